@@ -1,0 +1,1 @@
+"""Strapontin: seat and study-room reservation for libraries."""

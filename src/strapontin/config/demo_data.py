@@ -1,0 +1,166 @@
+"""The demo's libraries: "Démo BU" (the guide's demo library) and a science library.
+
+Idempotent: running it again changes nothing that is already there.
+"""
+
+import random
+from datetime import time, timedelta
+
+from django.db import transaction
+
+from strapontin.core.clock import now
+from strapontin.reservations.models import Patron, Reservation, ReservationState
+from strapontin.venues.models import (
+    Area,
+    BookingPolicy,
+    Establishment,
+    Feature,
+    OpeningHours,
+    Resource,
+    ResourceKind,
+)
+from strapontin.venues.policy import effective_policy
+from strapontin.venues.schedule import opening_hours_of, slot_starts
+
+FEATURES = [
+    ("power", "Prise électrique", "Power socket"),
+    ("window", "Près d'une fenêtre", "By a window"),
+    ("quiet", "Zone silence", "Quiet zone"),
+    ("accessible", "Accessible PMR", "Wheelchair accessible"),
+    ("computer", "Ordinateur", "Computer"),
+    ("lamp", "Lampe de bureau", "Desk lamp"),
+    ("screen", "Écran de projection", "Display screen"),
+    ("whiteboard", "Tableau blanc", "Whiteboard"),
+]
+
+
+def _features() -> dict[str, Feature]:
+    found = {}
+    for code, name_fr, name_en in FEATURES:
+        feature, _created = Feature.objects.get_or_create(
+            code=code, defaults={"name_fr": name_fr, "name_en": name_en}
+        )
+        found[code] = feature
+    return found
+
+
+def _hours(establishment: Establishment, days: range, opens: time, closes: time) -> None:
+    if establishment.opening_hours.exists():
+        return
+    OpeningHours.objects.bulk_create(
+        OpeningHours(establishment=establishment, weekday=d, opens=opens, closes=closes)
+        for d in days
+    )
+
+
+def _seats(area: Area, count: int, features: dict[str, Feature], rng: random.Random,
+           extra: tuple[str, ...] = ()) -> None:
+    for number in range(1, count + 1):
+        place, created = Resource.objects.get_or_create(
+            area=area, label=f"Place {number}", defaults={"position": number}
+        )
+        if created:
+            chosen = {code for code in ("power", "window", "lamp", "computer")
+                      if rng.random() < {"power": 0.6, "window": 0.25, "lamp": 0.4,
+                                         "computer": 0.1}[code]}
+            chosen.update(extra)
+            if number <= 2:
+                chosen.add("accessible")
+            place.features.set([features[c] for c in sorted(chosen)])
+
+
+def _sample_reservations(establishment: Establishment, rng: random.Random) -> None:
+    """Some of today's and tomorrow's places already taken, so the grid looks lived-in."""
+    tz = establishment.tz
+    today = now().astimezone(tz).date()
+    policy = effective_policy(establishment)
+    seats = list(establishment.resources.filter(kind=ResourceKind.SEAT))
+    for day in (today, today + timedelta(days=1)):
+        day_start = min((o.start for o in opening_hours_of(establishment, day).openings),
+                        default=None)
+        if day_start is None or Reservation.objects.filter(
+            establishment=establishment, start__date=day_start.date()
+        ).exists():
+            continue
+        starts = [s for o in opening_hours_of(establishment, day).openings
+                  for s in slot_starts(o, policy.slot_minutes)]
+        for index, seat in enumerate(rng.sample(seats, k=len(seats) // 3)):
+            patron, _created = Patron.objects.get_or_create(
+                email=f"lecteur{index + 1}@demo.strapontin.localhost",
+                defaults={"verified_at": now()},
+            )
+            first = rng.randrange(0, max(len(starts) - 4, 1))
+            start = starts[first]
+            Reservation.objects.create(
+                establishment=establishment,
+                resource=seat,
+                patron=patron,
+                start=start,
+                end=start + timedelta(minutes=rng.choice([60, 120, 180])),
+                # Seed data, not a transition: there is no history to audit.
+                state=ReservationState.CONFIRMED,
+                created_at=now(),
+                confirmed_at=now(),
+            )
+
+
+@transaction.atomic
+def seed_demo() -> list[Establishment]:
+    rng = random.Random(2021)
+    features = _features()
+
+    bu, _created = Establishment.objects.get_or_create(
+        slug="demo-bu",
+        defaults={
+            "name": "Démo BU",
+            "organisation": "Université de démonstration",
+            "address": "1 place de la Bibliothèque, 75005 Paris",
+            "description": "La bibliothèque universitaire de démonstration du guide.",
+            "checkin_code": "DEMOBU",
+        },
+    )
+    _hours(bu, range(0, 6), time(8), time(22))
+    BookingPolicy.objects.get_or_create(establishment=bu, area=None)
+    floors = []
+    for position, name in enumerate(["Étage 1", "Étage 2", "Étage 3"], start=1):
+        area, _created = Area.objects.get_or_create(
+            establishment=bu, name=name, defaults={"position": position}
+        )
+        floors.append(area)
+    _seats(floors[0], 40, features, rng)
+    _seats(floors[1], 40, features, rng)
+    _seats(floors[2], 30, features, rng, extra=("quiet",))
+    for number in range(1, 5):
+        room, created = Resource.objects.get_or_create(
+            area=floors[2],
+            label=f"Salle de groupe {number}",
+            defaults={"kind": ResourceKind.ROOM, "capacity": 4 + 2 * (number % 2),
+                      "position": 100 + number},
+        )
+        if created:
+            room.features.set([features["whiteboard"], features["power"]]
+                              + ([features["screen"]] if number <= 2 else []))
+
+    sciences, _created = Establishment.objects.get_or_create(
+        slug="bibliotheque-sciences",
+        defaults={
+            "name": "Bibliothèque des Sciences",
+            "organisation": "Université de démonstration",
+            "address": "4 avenue des Sciences, 75013 Paris",
+            "description": "Salle de lecture et salles de travail en groupe.",
+            "checkin_code": "SCIENC",
+        },
+    )
+    _hours(sciences, range(0, 5), time(9), time(19))
+    BookingPolicy.objects.get_or_create(
+        establishment=sciences, area=None, defaults={"slot_minutes": 60,
+                                                     "min_duration_minutes": 60,
+                                                     "max_duration_minutes": 180}
+    )
+    reading, _created = Area.objects.get_or_create(
+        establishment=sciences, name="Salle de lecture", defaults={"position": 1}
+    )
+    _seats(reading, 24, features, rng)
+
+    _sample_reservations(bu, rng)
+    return [bu, sciences]

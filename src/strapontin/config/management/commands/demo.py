@@ -1,0 +1,42 @@
+import threading
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from strapontin.config.worker import run_worker
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105 - printed on purpose: the demo's staff login
+
+
+class Command(BaseCommand):
+    help = "Start the demo: SQLite, demo data, web server and worker in one process."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo")
+        user, created = get_user_model().objects.get_or_create(
+            username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        stop = threading.Event()
+        threading.Thread(target=run_worker, args=(stop,), daemon=True, name="worker").start()
+        url = f"http://{options['addrport']}/"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nStrapontin demo: {url}\n"
+                f"Staff login ({url}admin/ and {url}desk/): {DEMO_USER} / {DEMO_PASSWORD}\n"
+                f"E-mails are not sent: read them at {url}demo/mails/\n"
+            )
+        )
+        try:
+            call_command("runserver", options["addrport"], use_reloader=False)
+        finally:
+            stop.set()

@@ -1,0 +1,25 @@
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve the web application with gunicorn (production; WSGI, sync workers)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "0")) or None
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        workers = options["workers"] or (2 * (os.cpu_count() or 1) + 1)
+        argv = [
+            sys.executable, "-m", "gunicorn", "strapontin.config.wsgi:application",
+            "--bind", options["bind"], "--workers", str(workers),
+            "--access-logfile", "-", "--forwarded-allow-ips", os.environ.get(
+                "FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ]
+        os.execv(sys.executable, argv)  # noqa: S606 - replace this process with gunicorn

@@ -1,0 +1,44 @@
+"""The background worker: runs queued tasks and, every ``sweep_seconds``, the periodic sweeps
+and a pass over the outbox (so e-mails go out even if a task was lost)."""
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+from django_tasks_db.management.commands.db_worker import Worker
+from django.utils.crypto import get_random_string
+
+from strapontin.reservations.notifications import deliver_due
+from strapontin.reservations.sweeps import run_sweeps
+
+logger = logging.getLogger("strapontin.worker")
+
+
+def run_worker(stop: threading.Event, *, interval: float = 1.0, sweep_seconds: float = 30) -> None:
+    tasks = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"strapontin-{get_random_string(8)}",
+        excluded_queue_names=[],
+    )
+    last_sweep = 0.0
+    while not stop.is_set():
+        try:
+            tasks.running = True
+            tasks.run()
+            if time.monotonic() - last_sweep >= sweep_seconds:
+                last_sweep = time.monotonic()
+                moved = run_sweeps()
+                sent = deliver_due()
+                if any(moved.values()) or sent:
+                    logger.info("Sweeps: %s; e-mails sent: %s", moved, sent)
+        except Exception:
+            logger.exception("Worker pass failed; trying again")
+        finally:
+            close_old_connections()
+        stop.wait(interval)

@@ -1,0 +1,63 @@
+from datetime import UTC, datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+SLOT_FORMAT = "%Y%m%dT%H%MZ"
+
+
+def slot_value(resource_id: int, start: datetime) -> str:
+    """A grid choice as one form value: place and start (UTC)."""
+    return f"{resource_id}-{start.astimezone(UTC):{SLOT_FORMAT}}"
+
+
+def parse_slot(value: str) -> tuple[int, datetime] | None:
+    resource_id, _sep, start = (value or "").partition("-")
+    try:
+        return int(resource_id), datetime.strptime(start, SLOT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class GridFiltersForm(forms.Form):
+    date = forms.DateField(label=_("Date"), required=False,
+                           widget=forms.DateInput(attrs={"type": "date"}))
+    area = forms.TypedChoiceField(label=_("Floor or zone"), required=False, coerce=int,
+                                  empty_value=None)
+    duration = forms.TypedChoiceField(label=_("Duration"), required=False, coerce=int,
+                                      empty_value=None)
+    kind = forms.ChoiceField(label=_("Kind of place"), required=False)
+    feature = forms.MultipleChoiceField(label=_("Features"), required=False,
+                                        widget=forms.CheckboxSelectMultiple)
+    free = forms.BooleanField(label=_("Only places with a free slot"), required=False)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, areas: list[tuple[int, str]],
+                 durations: list[tuple[int, str]], kinds: list[tuple[str, str]],
+                 features: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        everything = ("", _("All"))
+        self.fields["area"].choices = [everything, *areas]
+        self.fields["duration"].choices = durations
+        self.fields["kind"].choices = [everything, *kinds]
+        self.fields["feature"].choices = features
+
+
+class BookingForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email",
+                                       "autocapitalize": "off", "spellcheck": "false"}),
+        help_text=_("We send the confirmation there. Check it carefully: a typo is the "
+                    "first reason why no e-mail arrives."),
+    )
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(label=_("Your e-mail address"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class CancelForm(forms.Form):
+    """Nothing to fill in: the POST is the decision (links alone never change anything)."""

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from strapontin.public import views
+
+app_name = "public"
+
+urlpatterns = [
+    path("", views.establishments, name="establishments"),
+    path("mes-reservations/", views.my_reservations, name="my_reservations"),
+    path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
+    path("mes-reservations/<str:reference>/annuler/", views.my_reservation_cancel,
+         name="my_reservation_cancel"),
+    path("r/<str:token>/confirmer/", views.token_confirm, name="token_confirm"),
+    path("r/<str:token>/annuler/", views.token_cancel, name="token_cancel"),
+    path("r/<str:token>/connexion/", views.token_sign_in, name="token_sign_in"),
+    path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
+    path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
+    path("<slug:slug>/", views.establishment, name="establishment"),
+    path("<slug:slug>/aide/", views.help_page, name="help"),
+    path("<slug:slug>/reservation/", views.reservation_grid, name="reservation"),
+    path("<slug:slug>/reservation/reserver/", views.book, name="book"),
+    path("<slug:slug>/reservation/<str:reference>/", views.sent, name="sent"),
+]

@@ -1,0 +1,409 @@
+"""Patron pages: thin adapters that parse, call one service or selector, and map errors."""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from strapontin.core.clock import now
+from strapontin.core.errors import DomainError
+from strapontin.public import session
+from strapontin.public.forms import (
+    BookingForm,
+    GridFiltersForm,
+    SignInForm,
+    parse_slot,
+    slot_value,
+)
+from strapontin.reservations import selectors, services
+from strapontin.reservations.models import (
+    DemoMail,
+    Reservation,
+    ReservationState,
+    TokenPurpose,
+)
+from strapontin.reservations.tokens import find_token, is_usable
+from strapontin.venues.models import Establishment, Feature, Resource, ResourceKind
+from strapontin.venues.policy import effective_policy, last_bookable_day
+from strapontin.venues.schedule import opening_hours_of
+
+View = Callable[..., HttpResponseBase]
+
+
+def private_page(view: View) -> View:
+    """Pages reached from an e-mail carry a secret in their address: keep it out of
+    Referer headers and caches."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+def _language() -> str:
+    return (get_language() or settings.LANGUAGE_CODE)[:2]
+
+
+def _establishment(slug: str) -> Establishment:
+    return get_object_or_404(Establishment, slug=slug, is_active=True)
+
+
+def _duration_label(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return _("%(m)s min") % {"m": rest}
+    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+
+
+# --- Establishments -------------------------------------------------------------------------
+
+
+@require_safe
+def establishments(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/establishments.html", {
+        "establishments": Establishment.objects.filter(is_active=True),
+    })
+
+
+@require_safe
+def establishment(request: HttpRequest, slug: str) -> HttpResponse:
+    place = _establishment(slug)
+    today = now().astimezone(place.tz).date()
+    return render(request, "public/establishment.html", {
+        "establishment": place,
+        "today_hours": opening_hours_of(place, today),
+        "week": [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)],
+        "places": place.resources.filter(is_active=True).count(),
+    })
+
+
+@require_safe
+def help_page(request: HttpRequest, slug: str) -> HttpResponse:
+    place = _establishment(slug)
+    return render(request, "public/help.html", {
+        "establishment": place,
+        "policy": effective_policy(place),
+    })
+
+
+# --- The reservation grid and booking -------------------------------------------------------
+
+
+@require_safe
+def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
+    place = _establishment(slug)
+    policy = effective_policy(place)
+    local_now = now().astimezone(place.tz)
+    first_day, last_day = local_now.date(), last_bookable_day(policy, local_now)
+    durations = list(range(policy.min_duration_minutes, policy.max_duration_minutes + 1,
+                           policy.slot_minutes))
+    form = GridFiltersForm(
+        request.GET or None,
+        areas=list(place.areas.values_list("id", "name")),
+        durations=[(d, _duration_label(d)) for d in durations],
+        kinds=list(ResourceKind.choices),
+        features=[(f.code, f.name) for f in Feature.objects.filter(
+            resource__establishment=place).distinct()],
+    )
+    if request.GET and not form.is_valid():
+        return render(request, "public/grid.html", {
+            "establishment": place, "form": form, "grid": None,
+            "first_day": first_day, "last_day": last_day,
+        }, status=400)
+    data = form.cleaned_data if request.GET else {}
+    day: date = data.get("date") or first_day
+    out_of_range = not (first_day <= day <= last_day)
+    grid = None
+    if not out_of_range:
+        grid = selectors.day_grid(
+            place,
+            day,
+            selectors.GridFilters(
+                area_id=data.get("area"),
+                kind=data.get("kind") or "",
+                feature_codes=tuple(data.get("feature") or ()),
+                duration_minutes=data.get("duration"),
+                available_only=bool(data.get("free")),
+            ),
+            page=data.get("page") or 1,
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "public/grid.html", {
+        "establishment": place,
+        "form": form,
+        "grid": grid,
+        "day": day,
+        "out_of_range": out_of_range,
+        "first_day": first_day,
+        "last_day": last_day,
+        "previous_day": day - timedelta(days=1) if day > first_day else None,
+        "next_day": day + timedelta(days=1) if day < last_day else None,
+        "page_query": query.urlencode(),
+        "slot_value": slot_value,
+        "duration_label": _duration_label(grid.duration_minutes) if grid else "",
+    })
+
+
+def _chosen_slot(request: HttpRequest, place: Establishment) -> tuple[Resource, Any, Any, int]:
+    source = request.POST if request.method == "POST" else request.GET
+    parsed = parse_slot(source.get("slot", ""))
+    try:
+        duration = int(source.get("duration", ""))
+    except ValueError:
+        duration = effective_policy(place).min_duration_minutes
+    if parsed is None or not 0 < duration <= 24 * 60:
+        raise DomainError("invalid_slot", _("Choose a free time slot in the grid first."))
+    resource_id, start = parsed
+    resource = Resource.objects.select_related("area", "establishment").filter(
+        pk=resource_id, establishment=place, is_active=True
+    ).first()
+    if resource is None:
+        raise DomainError("not_found", _("This place does not exist or cannot be booked."))
+    return resource, start, start + timedelta(minutes=duration), duration
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def book(request: HttpRequest, slug: str) -> HttpResponse:
+    """Step 3 of the guide: the e-mail address, then the reservation is made."""
+    place = _establishment(slug)
+    grid_url = reverse("public:reservation", kwargs={"slug": slug})
+    try:
+        resource, start, end, duration = _chosen_slot(request, place)
+    except DomainError as error:
+        return render(request, "public/book.html", {
+            "establishment": place, "error": error, "grid_url": grid_url}, status=400)
+    context: dict[str, Any] = {
+        "establishment": place, "resource": resource, "start": start, "end": end,
+        "duration": duration, "slot": slot_value(resource.pk, start), "grid_url":
+        f"{grid_url}?{urlencode({'date': start.astimezone(place.tz).date().isoformat()})}",
+    }
+    if request.method != "POST":
+        known = session.known_patron_id(request)
+        initial = {}
+        if known:
+            from strapontin.reservations.models import Patron
+
+            patron = Patron.objects.filter(pk=known).first()
+            initial = {"email": patron.email} if patron else {}
+        context["form"] = BookingForm(initial=initial)
+        return render(request, "public/book.html", context)
+    form = BookingForm(request.POST)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "public/book.html", context, status=400)
+    try:
+        reservation = services.reservation_create(
+            resource=resource,
+            email=form.cleaned_data["email"],
+            start=start,
+            end=end,
+            language=_language(),
+            known_patron_id=session.known_patron_id(request),
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        context["error_code"] = error.code
+        return render(request, "public/book.html", context, status=error.status)
+    session.remember_reservation(request, reservation)
+    return redirect("public:sent", slug=slug, reference=reservation.reference)
+
+
+def _owned(request: HttpRequest, reference: str) -> Reservation:
+    reservation = get_object_or_404(
+        Reservation.objects.select_related("resource__area", "establishment", "patron"),
+        reference=reference,
+    )
+    if not session.owns(request, reservation):
+        raise Http404
+    return reservation
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sent(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
+    """What happens next; "I received nothing" sends the e-mail again."""
+    reservation = _owned(request, reference)
+    if request.method == "POST":
+        try:
+            services.reservation_resend_email(reservation=reservation)
+            messages.success(request, _("The e-mail has been sent again to %(email)s.")
+                             % {"email": reservation.patron.email})
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect("public:sent", slug=slug, reference=reference)
+    return render(request, "public/sent.html", {
+        "establishment": reservation.establishment,
+        "reservation": reservation,
+        "state": selectors.effective_state(reservation),
+    })
+
+
+# --- Links from e-mails: a GET shows, only a POST changes ----------------------------------
+
+
+def _token_reservation(token: str, purpose: TokenPurpose) -> tuple[Any, Reservation]:
+    access = find_token(token, purpose)
+    assert access.reservation is not None
+    reservation = Reservation.objects.select_related(
+        "resource__area", "establishment", "patron").get(pk=access.reservation_id)
+    return access, reservation
+
+
+def _token_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return render(request, "public/token_error.html", {"error": error}, status=error.status)
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def token_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        access, reservation = _token_reservation(token, TokenPurpose.CONFIRM)
+        done = False
+        if request.method == "POST":
+            reservation = services.reservation_confirm(reservation=reservation)
+            session.remember_patron(request, reservation.patron)
+            session.remember_reservation(request, reservation)
+            done = True
+        elif not is_usable(access) and reservation.state == ReservationState.PENDING:
+            raise DomainError("confirmation_expired",
+                              _("The time to confirm this reservation has passed."))
+    except DomainError as error:
+        return _token_error(request, error)
+    return render(request, "public/token_confirm.html", {
+        "reservation": reservation, "establishment": reservation.establishment,
+        "done": done or reservation.state != ReservationState.PENDING,
+        "state": selectors.effective_state(reservation),
+    })
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def token_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        _access, reservation = _token_reservation(token, TokenPurpose.CANCEL)
+        if request.method == "POST":
+            reservation = services.reservation_cancel_by_patron(reservation=reservation)
+    except DomainError as error:
+        return _token_error(request, error)
+    return render(request, "public/token_cancel.html", {
+        "reservation": reservation, "establishment": reservation.establishment,
+        "state": selectors.effective_state(reservation),
+        "cancellable": selectors.effective_state(reservation) in (
+            ReservationState.PENDING, ReservationState.CONFIRMED) and reservation.end > now(),
+    })
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def token_sign_in(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            patron = services.patron_sign_in(raw_token=token)
+        except DomainError as error:
+            return _token_error(request, error)
+        session.remember_patron(request, patron)
+        return redirect("public:my_reservations")
+    try:
+        access = find_token(token, TokenPurpose.SIGN_IN)
+        if not is_usable(access):
+            raise DomainError("token_invalid", _("This link has expired or was already used."))
+    except DomainError as error:
+        return _token_error(request, error)
+    return render(request, "public/token_sign_in.html", {"email": access.patron.email})
+
+
+# --- Mes réservations ------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def my_reservations(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.patron_request_sign_in(email=form.cleaned_data["email"],
+                                                language=_language())
+            except DomainError as error:
+                form.add_error("email", error.message)
+            else:
+                # The same answer whether the address is known or not: no enumeration.
+                messages.info(request, _(
+                    "If reservations were made with %(email)s, a sign-in link has just been "
+                    "sent there. It is valid for 30 minutes.") % {"email": form.cleaned_data[
+                        "email"]})
+                return redirect("public:my_reservations")
+        return render(request, "public/my_reservations.html", {"form": form}, status=400)
+    known = session.known_patron_id(request)
+    upcoming, past = selectors.reservations_of(
+        patron_ids=[known] if known else [],
+        reservation_ids=session.remembered_reservation_ids(request),
+    )
+    from strapontin.reservations.models import Patron
+
+    return render(request, "public/my_reservations.html", {
+        "form": SignInForm(),
+        "patron": Patron.objects.filter(pk=known).first() if known else None,
+        "upcoming": upcoming,
+        "past": Paginator(past, 30).get_page(1),
+        "now": now(),
+    })
+
+
+@require_POST
+def my_reservation_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    reservation = _owned(request, reference)
+    try:
+        services.reservation_cancel_by_patron(reservation=reservation)
+        messages.success(request, _("Your reservation %(ref)s is cancelled; the place is free "
+                                    "for others.") % {"ref": reservation.reference})
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("public:my_reservations")
+
+
+@require_POST
+def forget_browser(request: HttpRequest) -> HttpResponse:
+    session.forget(request)
+    return redirect("public:my_reservations")
+
+
+# --- The demo's mailbox ---------------------------------------------------------------------
+
+
+def _demo_only() -> None:
+    if not settings.DEMO_MAILBOX:
+        raise Http404
+
+
+@never_cache
+@require_safe
+def demo_mailbox(request: HttpRequest) -> HttpResponse:
+    _demo_only()
+    return render(request, "public/mailbox.html", {
+        "mails": Paginator(DemoMail.objects.all(), 50).get_page(request.GET.get("page")),
+    })
+
+
+@never_cache
+@require_safe
+def demo_mail(request: HttpRequest, pk: int) -> HttpResponse:
+    _demo_only()
+    return render(request, "public/mail.html", {"mail": get_object_or_404(DemoMail, pk=pk)})

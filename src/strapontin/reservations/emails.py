@@ -1,0 +1,123 @@
+"""Which e-mail each transition sends, with its links and its calendar attachment."""
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from icalendar import Calendar, Event
+
+from strapontin.core.clock import now
+from strapontin.reservations.models import Patron, Reservation, TokenPurpose
+from strapontin.reservations.notifications import Attachment, absolute_url, queue_email
+from strapontin.reservations.tokens import issue_token
+
+
+def _context(reservation: Reservation) -> dict[str, Any]:
+    tz = reservation.establishment.tz
+    return {
+        "reservation": reservation,
+        "establishment": reservation.establishment,
+        "resource": reservation.resource,
+        "area": reservation.resource.area,
+        "start": reservation.start.astimezone(tz),
+        "end": reservation.end.astimezone(tz),
+        "my_reservations_url": absolute_url(reverse("public:my_reservations")),
+        "help_url": absolute_url(
+            reverse("public:help", kwargs={"slug": reservation.establishment.slug})
+        ),
+    }
+
+
+def _link(purpose: TokenPurpose, reservation: Reservation, expires_at: datetime) -> str:
+    raw = issue_token(
+        purpose=purpose, patron=reservation.patron, reservation=reservation, expires_at=expires_at
+    )
+    return absolute_url(reverse(f"public:token_{purpose}", kwargs={"token": raw}))
+
+
+def ics_for(reservation: Reservation) -> Attachment:
+    calendar = Calendar()
+    calendar.add("prodid", "-//Strapontin//Reservations//FR")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{reservation.reference}@strapontin")
+    event.add("dtstamp", now())
+    event.add("dtstart", reservation.start)
+    event.add("dtend", reservation.end)
+    event.add(
+        "summary", f"{reservation.establishment.name} – {reservation.resource}"
+    )
+    if reservation.establishment.address:
+        event.add("location", reservation.establishment.address)
+    event.add("description", f"Réservation / Reservation {reservation.reference}")
+    calendar.add_component(event)
+    return Attachment(
+        filename=f"reservation-{reservation.reference}.ics",
+        content=calendar.to_ical().decode(),
+        mimetype="text/calendar",
+    )
+
+
+def send_confirmation_request(reservation: Reservation) -> None:
+    assert reservation.confirmation_deadline is not None
+    context = _context(reservation)
+    context["confirm_url"] = _link(
+        TokenPurpose.CONFIRM, reservation, reservation.confirmation_deadline
+    )
+    context["cancel_url"] = _link(TokenPurpose.CANCEL, reservation, reservation.end)
+    context["deadline"] = reservation.confirmation_deadline.astimezone(
+        reservation.establishment.tz
+    )
+    queue_email(
+        cause="reservation.confirmation_requested",
+        to=reservation.patron.email,
+        template="confirmation_request",
+        context=context,
+        language=reservation.language,
+        reservation=reservation,
+    )
+
+
+def send_confirmed(reservation: Reservation) -> None:
+    context = _context(reservation)
+    context["cancel_url"] = _link(TokenPurpose.CANCEL, reservation, reservation.end)
+    queue_email(
+        cause="reservation.confirmed",
+        to=reservation.patron.email,
+        template="confirmed",
+        context=context,
+        language=reservation.language,
+        reservation=reservation,
+        attachments=(ics_for(reservation),),
+    )
+
+
+def send_cancelled(reservation: Reservation) -> None:
+    """Says why: by the patron, by staff (with their reason), or not confirmed in time."""
+    context = _context(reservation)
+    context["reservation_url"] = absolute_url(
+        reverse("public:reservation", kwargs={"slug": reservation.establishment.slug})
+    )
+    queue_email(
+        cause=f"reservation.{reservation.state}",
+        to=reservation.patron.email,
+        template="cancelled",
+        context=context,
+        language=reservation.language,
+        reservation=reservation,
+    )
+
+
+def send_sign_in_link(patron: Patron, expires_at: datetime) -> None:
+    raw = issue_token(purpose=TokenPurpose.SIGN_IN, patron=patron, expires_at=expires_at)
+    queue_email(
+        cause="patron.sign_in_requested",
+        to=patron.email,
+        template="sign_in",
+        context={
+            "sign_in_url": absolute_url(reverse("public:token_sign_in", kwargs={"token": raw})),
+            "expires_at": expires_at,
+        },
+        language=patron.language,
+    )

@@ -1,0 +1,205 @@
+"""Patrons, reservations and what they are sent.
+
+``Reservation.state`` is only ever assigned in ``services.py`` (a test enforces it): every
+transition is a service function that also writes its audit entry and its e-mails (I4).
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from strapontin.venues.models import Establishment, Resource
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference() -> str:
+    """A short code patrons and desk staff can read aloud (not a secret)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+class Patron(models.Model):
+    """Someone who reserves, known by an e-mail address only (stored lower-case)."""
+
+    email = models.EmailField(_("e-mail address"), max_length=254, unique=True)
+    verified_at = models.DateTimeField(_("address verified"), null=True, blank=True)
+    language = models.CharField(_("language"), max_length=8, default="fr")
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patron")
+        verbose_name_plural = _("patrons")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class ReservationState(models.TextChoices):
+    PENDING = "pending", _("Awaiting confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CHECKED_IN = "checked_in", _("Presence validated")
+    RELEASED = "released", _("Place released")
+    EXPIRED = "expired", _("Cancelled: not confirmed in time")
+    NO_SHOW = "no_show", _("Cancelled: presence not validated")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+#: States in which a reservation holds its place (I1).
+HOLDING_STATES = (ReservationState.PENDING, ReservationState.CONFIRMED, ReservationState.CHECKED_IN)
+
+
+class CancelCause(models.TextChoices):
+    PATRON = "patron", _("Cancelled by you")
+    STAFF = "staff", _("Cancelled by the library staff")
+
+
+class Reservation(models.Model):
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_reference, editable=False
+    )
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="reservations", editable=False
+    )
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("place")
+    )
+    patron = models.ForeignKey(
+        Patron, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("patron")
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    state = models.CharField(
+        _("state"), max_length=12, choices=ReservationState.choices, editable=False
+    )
+    language = models.CharField(_("language"), max_length=8, default="fr")
+    created_at = models.DateTimeField(_("booked at"), editable=False)
+    confirmation_deadline = models.DateTimeField(
+        _("confirm before"), null=True, blank=True, editable=False
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
+    checked_in_at = models.DateTimeField(_("presence validated at"), null=True, blank=True)
+    checkin_method = models.CharField(_("validated by"), max_length=12, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)
+    cancel_cause = models.CharField(
+        _("cancelled by"), max_length=10, choices=CancelCause.choices, blank=True, editable=False
+    )
+    cancel_reason = models.TextField(_("reason"), blank=True, editable=False)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        ordering = ["start", "resource_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="reservation_start_before_end"
+            ),
+        ]
+        # The day's availability starts with time: an index that begins with ``start``
+        # serves "every reservation of this day", which (resource, range) cannot.
+        indexes = [
+            models.Index(fields=["establishment", "start"], name="reservation_day_idx"),
+            models.Index(fields=["patron", "start"], name="reservation_patron_idx"),
+            models.Index(fields=["state", "confirmation_deadline"], name="reservation_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.resource} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_holding(self) -> bool:
+        return self.state in HOLDING_STATES
+
+
+class TokenPurpose(models.TextChoices):
+    CONFIRM = "confirm", _("Confirm a reservation")
+    CANCEL = "cancel", _("Cancel a reservation")
+    SIGN_IN = "sign_in", _("Sign in to my reservations")
+
+
+class AccessToken(models.Model):
+    """A single-purpose link sent by e-mail. Only the SHA-256 of the token is stored."""
+
+    purpose = models.CharField(max_length=10, choices=TokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    patron = models.ForeignKey(Patron, on_delete=models.CASCADE, related_name="tokens")
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token for {self.patron}"
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxMessage(models.Model):
+    """An e-mail written in the transaction that caused it; the worker sends it after commit."""
+
+    cause = models.CharField(max_length=80)
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default="pending")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.cause} → {self.to}"
+
+
+class DemoMail(models.Model):
+    """An e-mail the demo 'sent' without a mail server, shown in the browser instead."""
+
+    sent_at = models.DateTimeField(auto_now_add=True)
+    to = models.CharField(max_length=500)
+    subject = models.CharField(max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    attachment_names = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject

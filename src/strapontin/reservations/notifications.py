@@ -1,0 +1,152 @@
+"""E-mails: written to the outbox inside the transaction that causes them (I4), sent after
+commit by the worker, with retries and backoff, so no e-mail is lost when SMTP is down."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from strapontin.core.clock import now
+from strapontin.reservations.models import OutboxMessage, OutboxState, Reservation
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+SENDING_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: str
+    mimetype: str
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.BASE_URL}{path}"
+
+
+def queue_email(
+    *,
+    cause: str,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    language: str,
+    reservation: Reservation | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> OutboxMessage:
+    """Render ``emails/<template>.*`` in the patron's language and zone, and queue it."""
+    tz = reservation.establishment.tz if reservation else timezone.get_default_timezone()
+    with translation.override(language), timezone.override(tz):
+        context = {"base_url": settings.BASE_URL, **context}
+        subject = render_to_string(f"emails/{template}.subject.txt", context).strip()
+        body_text = render_to_string(f"emails/{template}.txt", context)
+        body_html = render_to_string(f"emails/{template}.html", context)
+    message = OutboxMessage.objects.create(
+        cause=cause,
+        reservation=reservation,
+        to=to,
+        subject=" ".join(subject.split()),
+        body_text=body_text,
+        body_html=body_html,
+        attachments=[a.__dict__ for a in attachments],
+        created_at=now(),
+        next_attempt_at=now(),
+    )
+    transaction.on_commit(_deliver_soon)
+    return message
+
+
+def _deliver_soon() -> None:
+    from strapontin.reservations.tasks import deliver_outbox
+
+    try:
+        deliver_outbox.enqueue()
+    except Exception:  # the worker's periodic pass delivers it anyway
+        logger.exception("Could not enqueue outbox delivery")
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at one hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _claim(limit: int) -> list[OutboxMessage]:
+    """Take due messages for this worker; SKIP LOCKED lets several workers share the outbox."""
+    moment = now()
+    with transaction.atomic():
+        due = OutboxMessage.objects.filter(
+            state=OutboxState.PENDING, next_attempt_at__lte=moment
+        ) | OutboxMessage.objects.filter(state=OutboxState.SENDING, locked_until__lte=moment)
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        messages = list(due.order_by("next_attempt_at", "id")[:limit])
+        for message in messages:
+            message.state = OutboxState.SENDING
+            message.attempts += 1
+            message.locked_until = moment + SENDING_TIMEOUT
+        OutboxMessage.objects.bulk_update(messages, ["state", "attempts", "locked_until"])
+    return messages
+
+
+def _to_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+    return email
+
+
+def _record_failure(message: OutboxMessage, error: Exception) -> None:
+    logger.warning("E-mail %s to %s failed: %s", message.pk, message.to, error)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=OutboxState.FAILED if message.attempts >= MAX_ATTEMPTS else OutboxState.PENDING,
+        next_attempt_at=now() + backoff(message.attempts),
+        locked_until=None,
+        last_error=str(error)[:2000],
+    )
+
+
+def deliver_due(limit: int = 50) -> int:
+    """Send what is due; a failure puts the message back with a growing delay."""
+    messages = _claim(limit)
+    if not messages:
+        return 0
+    mail = mailers.default
+    try:
+        mail.open()
+    except Exception as error:
+        for message in messages:
+            _record_failure(message, error)
+        return 0
+    sent = 0
+    try:
+        for message in messages:
+            try:
+                mail.send_messages([_to_email(message)])
+            except Exception as error:
+                _record_failure(message, error)
+                continue
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                state=OutboxState.SENT, sent_at=now(), locked_until=None, last_error=""
+            )
+            sent += 1
+    finally:
+        try:
+            mail.close()
+        except Exception:  # a broken connection at QUIT does not undo what was sent
+            logger.warning("Closing the mail connection failed", exc_info=True)
+    return sent

@@ -1,0 +1,208 @@
+"""Read-side queries: the day's availability and a patron's reservations.
+
+Availability treats overdue reservations as free (I5), so it never waits for a sweep. The
+grid is computed in Python from two queries, whatever the number of places.
+"""
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from strapontin.core.clock import now
+from strapontin.reservations.models import HOLDING_STATES, Reservation, ReservationState
+from strapontin.reservations.services import holding_q
+from strapontin.venues.models import Establishment, Feature, Resource
+from strapontin.venues.policy import effective_policy
+from strapontin.venues.schedule import DayHours, day_bounds, opening_hours_of, slot_starts
+
+
+@dataclass(frozen=True)
+class Cell:
+    start: datetime
+    end: datetime
+    free: bool
+    past: bool
+    selectable: bool
+
+
+@dataclass
+class PlaceRow:
+    resource: Resource
+    cells: list[Cell]
+
+    @property
+    def free_count(self) -> int:
+        return sum(cell.selectable for cell in self.cells)
+
+
+@dataclass
+class DayGrid:
+    establishment: Establishment
+    day: date
+    hours: DayHours
+    slot_starts: list[datetime]
+    duration_minutes: int
+    rows: list[PlaceRow]
+    total_places: int
+    page: int
+    pages: int
+    durations: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GridFilters:
+    area_id: int | None = None
+    kind: str = ""
+    feature_codes: tuple[str, ...] = ()
+    duration_minutes: int | None = None
+    available_only: bool = False
+
+
+def matching_places(establishment: Establishment, filters: GridFilters) -> QuerySet[Resource]:
+    places = Resource.objects.filter(establishment=establishment, is_active=True)
+    if filters.area_id:
+        places = places.filter(area_id=filters.area_id)
+    if filters.kind:
+        places = places.filter(kind=filters.kind)
+    for code in filters.feature_codes:
+        places = places.filter(features__code=code)
+    return places.select_related("area").prefetch_related(
+        Prefetch("features", queryset=Feature.objects.order_by("code"))
+    ).order_by("area__position", "area__name", "position", "id")
+
+
+def day_grid(
+    establishment: Establishment,
+    day: date,
+    filters: GridFilters,
+    *,
+    page: int = 1,
+    per_page: int = 40,
+) -> DayGrid:
+    """Every matching place with its slots for ``day``: free, taken, past, selectable."""
+    moment = now()
+    tz = establishment.tz
+    policy = effective_policy(establishment)
+    hours = opening_hours_of(establishment, day)
+    step = timedelta(minutes=policy.slot_minutes)
+    durations = list(
+        range(policy.min_duration_minutes, policy.max_duration_minutes + 1, policy.slot_minutes)
+    )
+    duration = filters.duration_minutes if filters.duration_minutes in durations else durations[0]
+    starts: list[datetime] = []
+    opening_of: list[int] = []
+    for index, opening in enumerate(hours.openings):
+        for start in slot_starts(opening, policy.slot_minutes):
+            starts.append(start)
+            opening_of.append(index)
+    places = list(matching_places(establishment, filters))
+    day_start, day_end = day_bounds(day, tz)
+    busy = _busy_slots(establishment, [p.pk for p in places], day_start, day_end, starts, step,
+                       moment)
+    need = duration // policy.slot_minutes
+    rows = []
+    for place in places:
+        taken = busy.get(place.pk, set())
+        cells = []
+        for i, start in enumerate(starts):
+            free = i not in taken
+            past = start <= moment
+            fits = (
+                free
+                and not past
+                and i + need <= len(starts)
+                and all(
+                    (j not in taken) and opening_of[j] == opening_of[i] for j in range(i, i + need)
+                )
+                # consecutive grid slots only (no gap between two openings)
+                and starts[i + need - 1] - start == step * (need - 1)
+            )
+            cells.append(Cell(start, start + step, free, past, fits))
+        rows.append(PlaceRow(place, cells))
+    if filters.available_only:
+        rows = [row for row in rows if row.free_count]
+    total = len(rows)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    return DayGrid(
+        establishment=establishment,
+        day=day,
+        hours=hours,
+        slot_starts=starts,
+        duration_minutes=duration,
+        rows=rows[(page - 1) * per_page : page * per_page],
+        total_places=total,
+        page=page,
+        pages=pages,
+        durations=durations,
+    )
+
+
+def _busy_slots(
+    establishment: Establishment,
+    place_ids: Sequence[int],
+    day_start: datetime,
+    day_end: datetime,
+    starts: list[datetime],
+    step: timedelta,
+    moment: datetime,
+) -> dict[int, set[int]]:
+    """Slot indexes each place is held for; one query served by the (establishment, start)
+    index: a reservation of the day starts before the day ends and at most a day earlier."""
+    busy: dict[int, set[int]] = defaultdict(set)
+    if not starts:
+        return busy
+    held = Reservation.objects.filter(
+        holding_q(moment),
+        establishment=establishment,
+        start__lt=day_end,
+        start__gte=day_start - timedelta(days=1),
+        end__gt=day_start,
+    ).values_list("resource_id", "start", "end")
+    wanted = set(place_ids)
+    for resource_id, start, end in held:
+        if resource_id not in wanted:
+            continue
+        first = max(bisect_left(starts, start - step + timedelta(microseconds=1)), 0)
+        for i in range(first, len(starts)):
+            if starts[i] >= end:
+                break
+            if starts[i] + step > start:
+                busy[resource_id].add(i)
+    return busy
+
+
+def effective_state(reservation: Reservation, moment: datetime | None = None) -> str:
+    """What a patron should read now, even before the sweep has caught up (I5)."""
+    moment = moment or now()
+    if (
+        reservation.state == ReservationState.PENDING
+        and reservation.confirmation_deadline is not None
+        and reservation.confirmation_deadline <= moment
+    ):
+        return ReservationState.EXPIRED
+    return reservation.state
+
+
+def reservations_of(
+    *, patron_ids: Iterable[int], reservation_ids: Iterable[int]
+) -> tuple[list[Reservation], list[Reservation]]:
+    """A browser's reservations: of the patron it knows, and the ones it booked itself."""
+    moment = now()
+    wanted = Q(patron_id__in=list(patron_ids)) | Q(pk__in=list(reservation_ids))
+    found = list(
+        Reservation.objects.filter(wanted)
+        .select_related("resource__area", "establishment", "patron")
+        .order_by("start")
+    )
+    upcoming = [
+        r for r in found if r.end > moment and effective_state(r, moment) in HOLDING_STATES
+    ]
+    past = [r for r in found if r not in upcoming]
+    past.reverse()
+    return upcoming, past
+

@@ -1,0 +1,391 @@
+"""Use cases of reservations: each is one function, atomic, audited, e-mailing through the
+outbox (I4). Shape: guard → atomic → lock → re-check → mutate → audit → outbox."""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from strapontin.core.audit import log_action
+from strapontin.core.clock import now
+from strapontin.core.errors import DomainError
+from strapontin.core.intervals import overlap_q
+from strapontin.reservations import emails
+from strapontin.reservations.models import (
+    HOLDING_STATES,
+    CancelCause,
+    Patron,
+    Reservation,
+    ReservationState,
+    TokenPurpose,
+)
+from strapontin.reservations.tokens import find_token, is_usable
+from strapontin.venues.models import BookingPolicy, ConfirmationMode, Resource
+from strapontin.venues.policy import check_slot, effective_policy
+from strapontin.venues.schedule import day_bounds, local_date, opening_hours_of
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
+#: PostgreSQL: deadlock, serialization failure, lock timeout.
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def normalise_email(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError("invalid_email", _("Enter a valid e-mail address.")) from None
+    return email
+
+
+def overdue_q(moment: datetime) -> Q:
+    """Reservations that still say they hold their place but no longer do (I5)."""
+    return Q(state=ReservationState.PENDING, confirmation_deadline__lte=moment)
+
+
+def holding_q(moment: datetime) -> Q:
+    return Q(state__in=HOLDING_STATES) & ~overdue_q(moment)
+
+
+def _with_retry(operation: Callable[[], T]) -> T:
+    """Retry a transaction PostgreSQL aborted to break a deadlock, then answer cleanly."""
+    for attempt in range(3):
+        try:
+            return operation()
+        except OperationalError as error:
+            sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == 2:
+                raise
+            logger.info("Retrying after %s", sqlstate)
+    raise AssertionError("unreachable")
+
+
+# --- Booking --------------------------------------------------------------------------------
+
+
+def _needs_confirmation(policy: BookingPolicy, patron: Patron, known_patron_id: int | None) -> bool:
+    match policy.confirmation_mode:
+        case ConfirmationMode.ALWAYS:
+            return True
+        case ConfirmationMode.NEW_DEVICE:
+            return known_patron_id != patron.pk
+        case _:
+            return not patron.is_verified
+
+
+def _check_patron_limits(
+    patron: Patron, policy: BookingPolicy, resource: Resource, start: datetime, end: datetime,
+    moment: datetime,
+) -> None:
+    """I2, counted while the patron's row is locked so parallel requests cannot both pass."""
+    mine = Reservation.objects.filter(holding_q(moment), patron=patron)
+    if mine.filter(overlap_q(start, end)).exists():
+        raise DomainError(
+            "patron_overlap", _("You already have a reservation at that time.")
+        )
+    tz = resource.establishment.tz
+    day = local_date(start, tz)
+    here = mine.filter(establishment_id=resource.establishment_id)
+    day_start, day_end = day_bounds(day, tz)
+    if here.filter(start__gte=day_start, start__lt=day_end).count() >= policy.max_per_day:
+        raise DomainError(
+            "limit_reached",
+            _("You have reached the limit of %(count)s reservations per day here.")
+            % {"count": policy.max_per_day},
+        )
+    monday = day - timedelta(days=day.weekday())
+    week_start, _unused = day_bounds(monday, tz)
+    _unused, week_end = day_bounds(monday + timedelta(days=6), tz)
+    if here.filter(start__gte=week_start, start__lt=week_end).count() >= policy.max_per_week:
+        raise DomainError(
+            "limit_reached",
+            _("You have reached the limit of %(count)s reservations per week here.")
+            % {"count": policy.max_per_week},
+        )
+
+
+def _expire_overdue_on(resource: Resource, start: datetime, end: datetime, moment: datetime) -> None:
+    """I5: a place held by an overdue reservation is free; make it so inside this transaction."""
+    overdue = Reservation.objects.filter(
+        overdue_q(moment), overlap_q(start, end), resource=resource
+    ).select_related("patron", "resource__area", "establishment")
+    for reservation in overdue:
+        _expire(reservation, moment)
+
+
+def reservation_create(
+    *,
+    resource: Resource,
+    email: str,
+    start: datetime,
+    end: datetime,
+    language: str = "fr",
+    known_patron_id: int | None = None,
+) -> Reservation:
+    """Book ``resource`` for [start, end) for the owner of ``email``.
+
+    ``known_patron_id`` is the patron this browser has proven to be (confirmed a link here);
+    it spares a confirmation when the establishment asks for one per new device.
+    """
+    email = normalise_email(email)
+    moment = now()
+    establishment = resource.establishment
+    if not (resource.is_active and establishment.is_active):
+        raise DomainError("not_found", _("This place cannot be booked."))
+    policy = effective_policy(establishment, resource.area)
+    check_slot(policy, opening_hours_of(establishment, local_date(start, establishment.tz)),
+               start, end, moment)
+
+    def book() -> Reservation:
+        with transaction.atomic():
+            # Lock order: place, then patron. Locking the place first queues contenders on
+            # one row instead of letting their inserts deadlock in the exclusion index.
+            Resource.objects.select_for_update().filter(pk=resource.pk).exists()
+            patron, _created = Patron.objects.get_or_create(
+                email=email, defaults={"language": language}
+            )
+            patron = Patron.objects.select_for_update().get(pk=patron.pk)
+            _expire_overdue_on(resource, start, end, moment)
+            taken = Reservation.objects.filter(
+                holding_q(moment), overlap_q(start, end), resource=resource
+            )
+            if taken.exists():
+                raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
+            _check_patron_limits(patron, policy, resource, start, end, moment)
+            if patron.language != language:
+                patron.language = language
+                patron.save(update_fields=["language"])
+            confirm = _needs_confirmation(policy, patron, known_patron_id)
+            reservation = Reservation.objects.create(
+                establishment=establishment,
+                resource=resource,
+                patron=patron,
+                start=start,
+                end=end,
+                state=ReservationState.PENDING if confirm else ReservationState.CONFIRMED,
+                language=language,
+                created_at=moment,
+                confirmation_deadline=(
+                    min(moment + timedelta(minutes=policy.confirmation_deadline_minutes), start)
+                    if confirm
+                    else None
+                ),
+                confirmed_at=None if confirm else moment,
+            )
+            log_action(
+                reservation,
+                "reservation.requested" if confirm else "reservation.confirmed",
+                actor=patron.email,
+                establishment_id=establishment.pk,
+            )
+            if confirm:
+                emails.send_confirmation_request(reservation)
+            else:
+                emails.send_confirmed(reservation)
+            return reservation
+
+    try:
+        return _with_retry(book)
+    except IntegrityError as error:
+        # The exclusion constraint (PostgreSQL) is the last word on double booking (I1).
+        if "reservation_no_overlap" in str(error):
+            raise DomainError(
+                "slot_taken", _("Sorry, this place has just been taken.")
+            ) from error
+        raise
+
+
+# --- Transitions ----------------------------------------------------------------------------
+
+
+def _locked(reservation: Reservation) -> Reservation:
+    return (
+        Reservation.objects.select_for_update()
+        .select_related("patron", "resource__area", "establishment")
+        .get(pk=reservation.pk)
+    )
+
+
+def _expire(reservation: Reservation, moment: datetime) -> None:
+    reservation.state = ReservationState.EXPIRED
+    reservation.ended_at = moment
+    reservation.save(update_fields=["state", "ended_at"])
+    log_action(
+        reservation,
+        "reservation.expired",
+        actor=None,
+        establishment_id=reservation.establishment_id,
+        reason="not confirmed before the deadline",
+    )
+    emails.send_cancelled(reservation)
+
+
+def reservation_expire_unconfirmed(*, reservation: Reservation) -> bool:
+    """Expire a reservation not confirmed in time; False if it has moved on meanwhile."""
+    moment = now()
+    with transaction.atomic():
+        current = _locked(reservation)
+        if current.state != ReservationState.PENDING:
+            return False
+        assert current.confirmation_deadline is not None
+        if current.confirmation_deadline > moment:
+            return False
+        _expire(current, moment)
+        return True
+
+
+def reservation_confirm(*, reservation: Reservation) -> Reservation:
+    """The patron clicked "Confirmer ma réservation"; their address is verified from now on."""
+    moment = now()
+    with transaction.atomic():
+        current = _locked(reservation)
+        if current.state in (ReservationState.CONFIRMED, ReservationState.CHECKED_IN):
+            return current
+        if current.state == ReservationState.PENDING:
+            assert current.confirmation_deadline is not None
+            if current.confirmation_deadline <= moment:
+                _expire(current, moment)
+            else:
+                current.state = ReservationState.CONFIRMED
+                current.confirmed_at = moment
+                current.save(update_fields=["state", "confirmed_at"])
+                if current.patron.verified_at is None:
+                    current.patron.verified_at = moment
+                    current.patron.save(update_fields=["verified_at"])
+                log_action(
+                    current,
+                    "reservation.confirmed",
+                    actor=current.patron.email,
+                    establishment_id=current.establishment_id,
+                )
+                emails.send_confirmed(current)
+                return current
+    # Raised after the commit, so that the expiry above is kept.
+    if current.state == ReservationState.EXPIRED:
+        raise DomainError(
+            "confirmation_expired",
+            _("This reservation was not confirmed in time and has been cancelled."),
+        )
+    raise DomainError("not_pending", _("This reservation can no longer be confirmed."))
+
+
+def _cancel(
+    reservation: Reservation,
+    *,
+    cause: CancelCause,
+    actor: AbstractBaseUser | str,
+    reason: str = "",
+) -> Reservation:
+    moment = now()
+    with transaction.atomic():
+        current = _locked(reservation)
+        if current.state == ReservationState.CANCELLED:
+            return current
+        if current.state not in (ReservationState.PENDING, ReservationState.CONFIRMED):
+            raise DomainError("not_cancellable", _("This reservation can no longer be cancelled."))
+        if current.end <= moment:
+            raise DomainError("not_cancellable", _("This reservation is already over."))
+        if current.state == ReservationState.PENDING and current.confirmation_deadline and (
+            current.confirmation_deadline <= moment
+        ):
+            _expire(current, moment)
+            return current
+        current.state = ReservationState.CANCELLED
+        current.cancel_cause = cause
+        current.cancel_reason = reason
+        current.ended_at = moment
+        if isinstance(actor, AbstractBaseUser):
+            current.cancelled_by = actor  # type: ignore[assignment]
+        current.save(
+            update_fields=["state", "cancel_cause", "cancel_reason", "ended_at", "cancelled_by"]
+        )
+        log_action(
+            current,
+            f"reservation.cancelled_by_{cause}",
+            actor=actor,
+            establishment_id=current.establishment_id,
+            reason=reason,
+        )
+        emails.send_cancelled(current)
+        return current
+
+
+def reservation_cancel_by_patron(*, reservation: Reservation) -> Reservation:
+    return _cancel(reservation, cause=CancelCause.PATRON, actor=reservation.patron.email)
+
+
+def reservation_cancel_by_staff(
+    *, reservation: Reservation, user: AbstractBaseUser, reason: str
+) -> Reservation:
+    """Staff cancel (schedule change, closure, …); the reason goes into the patron's e-mail."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason_required", _("Say why: the patron will read it."))
+    return _cancel(reservation, cause=CancelCause.STAFF, actor=user, reason=reason)
+
+
+def reservation_resend_email(*, reservation: Reservation, max_resends: int = 3) -> None:
+    """"I received nothing": send the e-mail that matters now again, a few times at most."""
+    with transaction.atomic():
+        current = _locked(reservation)
+        if current.messages.count() > max_resends:
+            raise DomainError("resend_limit", _("The e-mail has already been sent several times."))
+        if current.state == ReservationState.PENDING:
+            assert current.confirmation_deadline is not None
+            if current.confirmation_deadline <= now():
+                raise DomainError(
+                    "confirmation_expired", _("The time to confirm this reservation has passed.")
+                )
+            emails.send_confirmation_request(current)
+        elif current.state == ReservationState.CONFIRMED:
+            emails.send_confirmed(current)
+        else:
+            raise DomainError("nothing_to_send", _("This reservation needs no e-mail now."))
+        log_action(
+            current, "reservation.email_resent", actor=current.patron.email,
+            establishment_id=current.establishment_id,
+        )
+
+
+# --- Patrons ---------------------------------------------------------------------------------
+
+
+def patron_request_sign_in(*, email: str, language: str) -> None:
+    """Send a sign-in link if the address is known; callers answer the same either way."""
+    email = normalise_email(email)
+    with transaction.atomic():
+        patron = Patron.objects.filter(email=email).first()
+        if patron is None:
+            return
+        if patron.language != language:
+            patron.language = language
+            patron.save(update_fields=["language"])
+        emails.send_sign_in_link(patron, now() + SIGN_IN_LINK_LIFETIME)
+
+
+def patron_sign_in(*, raw_token: str) -> Patron:
+    """Spend a sign-in link: proves the address, so it is verified from now on."""
+    with transaction.atomic():
+        token = find_token(raw_token, TokenPurpose.SIGN_IN)
+        token = type(token).objects.select_for_update().get(pk=token.pk)
+        if not is_usable(token):
+            raise DomainError("token_invalid", _("This link has expired or was already used."))
+        moment = now()
+        token.used_at = moment
+        token.save(update_fields=["used_at"])
+        patron = token.patron
+        if patron.verified_at is None:
+            patron.verified_at = moment
+            patron.save(update_fields=["verified_at"])
+        log_action(patron, "patron.signed_in", actor=patron.email)
+        return patron

@@ -1,0 +1,90 @@
+"""The booking policy that applies to a place, and the rules that need no database (I3)."""
+
+from datetime import date, datetime, timedelta
+
+from django.utils.translation import gettext_lazy as _
+
+from strapontin.core.errors import DomainError
+from strapontin.venues.models import Area, BookingPolicy, Establishment
+from strapontin.venues.schedule import DayHours, is_on_grid, local_date, opening_containing
+
+
+def effective_policy(establishment: Establishment, area: Area | None = None) -> BookingPolicy:
+    """The area's own policy if it has one, else the establishment's, else the defaults."""
+    if area is not None:
+        own = BookingPolicy.objects.filter(area=area).first()
+        if own is not None:
+            return own
+    policy = BookingPolicy.objects.filter(establishment=establishment, area__isnull=True).first()
+    return policy or BookingPolicy(establishment=establishment)
+
+
+def last_bookable_day(policy: BookingPolicy, local_now: datetime) -> date:
+    """The horizon: ``horizon_days`` ahead, the last day opening at ``day_opens_at``."""
+    last = local_now.date() + timedelta(days=policy.horizon_days)
+    if local_now.time() < policy.day_opens_at:
+        last -= timedelta(days=1)
+    return last
+
+
+def duration_choices(policy: BookingPolicy) -> list[int]:
+    """Allowed durations in minutes, on the slot grid, from the minimum to the maximum."""
+    return list(
+        range(policy.min_duration_minutes, policy.max_duration_minutes + 1, policy.slot_minutes)
+    )
+
+
+def check_slot(
+    policy: BookingPolicy,
+    hours: DayHours,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> None:
+    """Raise the first rule of I3 that ``[start, end)`` breaks."""
+    tz = hours.openings[0].start.tzinfo if hours.openings else None
+    if end <= start:
+        raise DomainError("invalid_interval", _("The end must come after the start."))
+    if start <= now:
+        raise DomainError("slot_in_past", _("This time slot has already started or passed."))
+    if tz is None:
+        raise DomainError(
+            "outside_opening_hours",
+            _("The library is closed on that day.")
+            if not hours.exception_reason
+            else _("The library is closed on that day: %(reason)s")
+            % {"reason": hours.exception_reason},
+        )
+    local_now = now.astimezone(tz)
+    if local_date(start, tz) > last_bookable_day(policy, local_now):
+        raise DomainError(
+            "beyond_horizon",
+            _("Reservations open at most %(days)s days ahead.") % {"days": policy.horizon_days},
+        )
+    opening = opening_containing(hours, start, end)
+    if opening is None:
+        raise DomainError(
+            "outside_opening_hours", _("The library is not open for the whole of this slot.")
+        )
+    if not (
+        is_on_grid(opening, start, policy.slot_minutes)
+        and is_on_grid(opening, end, policy.slot_minutes)
+    ):
+        raise DomainError(
+            "off_grid",
+            _("Reservations start and end on %(minutes)s-minute steps.")
+            % {"minutes": policy.slot_minutes},
+        )
+    minutes = (end - start) // timedelta(minutes=1)
+    if minutes < policy.min_duration_minutes:
+        raise DomainError(
+            "too_short",
+            _("A reservation lasts at least %(minutes)s minutes.")
+            % {"minutes": policy.min_duration_minutes},
+        )
+    if minutes > policy.max_duration_minutes:
+        raise DomainError(
+            "too_long",
+            _("A reservation lasts at most %(minutes)s minutes.")
+            % {"minutes": policy.max_duration_minutes},
+        )

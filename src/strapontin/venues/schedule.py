@@ -1,0 +1,105 @@
+"""Opening intervals and the slot grid, in the establishment's local time (DST-aware, I3/I6).
+
+The functions at the top are pure (they take rows, not the database) so the DST cases are
+tested without fixtures; :func:`opening_intervals` reads the database and calls them.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from strapontin.venues.models import Establishment, OpeningHours, ScheduleException
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One opening interval of a day, as aware datetimes in the establishment's zone."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class DayHours:
+    """What the schedule says of one day, and why (the reason of a closure)."""
+
+    day: date
+    openings: tuple[Opening, ...]
+    exception_reason: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.openings)
+
+
+def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+def day_hours(
+    day: date,
+    tz: ZoneInfo,
+    weekly: Iterable[tuple[int, time, time]],
+    exceptions: Sequence[tuple[bool, time | None, time | None, str]] = (),
+) -> DayHours:
+    """The day's openings: the week's hours, unless exceptions of that day replace them."""
+    if exceptions:
+        reason = "; ".join(e[3] for e in exceptions if e[3])
+        if any(closed for closed, *_ in exceptions):
+            return DayHours(day, (), reason)
+        spans = sorted((o, c) for _closed, o, c, _r in exceptions if o is not None and c is not None)
+    else:
+        reason = ""
+        spans = sorted((o, c) for weekday, o, c in weekly if weekday == day.weekday())
+    openings = tuple(
+        Opening(local_datetime(day, o, tz), local_datetime(day, c, tz)) for o, c in spans
+    )
+    return DayHours(day, openings, reason)
+
+
+def slot_starts(opening: Opening, slot_minutes: int) -> list[datetime]:
+    """Grid starts of an opening, stepped in wall-clock time, as aware local datetimes."""
+    starts = []
+    step = timedelta(minutes=slot_minutes)
+    current = opening.start
+    while current + step <= opening.end:
+        starts.append(current)
+        current = current + step  # wall-clock arithmetic: stays on the local grid across DST
+    return starts
+
+
+def is_on_grid(opening: Opening, moment: datetime, slot_minutes: int) -> bool:
+    tz = opening.start.tzinfo
+    local = moment.astimezone(tz).replace(tzinfo=None)
+    offset = local - opening.start.replace(tzinfo=None)
+    return offset >= timedelta(0) and offset % timedelta(minutes=slot_minutes) == timedelta(0)
+
+
+def opening_containing(hours: DayHours, start: datetime, end: datetime) -> Opening | None:
+    for opening in hours.openings:
+        if opening.start <= start and end <= opening.end:
+            return opening
+    return None
+
+
+def opening_hours_of(establishment: Establishment, day: date) -> DayHours:
+    """Read the week's hours and the day's exceptions of ``establishment``."""
+    weekly = OpeningHours.objects.filter(
+        establishment=establishment, weekday=day.weekday()
+    ).values_list("weekday", "opens", "closes")
+    exceptions = list(
+        ScheduleException.objects.filter(establishment=establishment, date=day).values_list(
+            "is_closed", "opens", "closes", "reason"
+        )
+    )
+    return day_hours(day, establishment.tz, list(weekly), exceptions)
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Local midnight to next local midnight (23 or 25 hours on DST days)."""
+    return local_datetime(day, time(0), tz), local_datetime(day + timedelta(days=1), time(0), tz)

@@ -1,0 +1,54 @@
+"""Shared fixtures. The clock is frozen on a Monday morning in Paris for every test that
+asks for ``clock``; tests move it with ``clock.shift``/``clock.move_to``."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from strapontin.venues.models import Resource
+from tests.factories import ResourceFactory
+
+PARIS = ZoneInfo("Europe/Paris")
+#: Monday 2 March 2026, 09:00 in Paris.
+MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def place(db: None) -> Resource:
+    return ResourceFactory()
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings: pytest.FixtureRequest) -> None:
+    """Tasks run at once in tests (Django's ImmediateBackend), e-mails after each commit."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which(
+        "chromium-browser")
+
+
+def require_chromium() -> str:
+    """Outside CI a missing browser skips, saying how to install it; in CI nothing skips."""
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (apt-get install chromium)")
+        pytest.skip("needs Debian's chromium: sudo apt-get install chromium")
+    return path

@@ -1,0 +1,56 @@
+"""Test data built through the domain's own models (factory_boy)."""
+
+from datetime import time
+
+import factory
+
+from strapontin.venues.models import (
+    Area,
+    BookingPolicy,
+    Establishment,
+    OpeningHours,
+    Resource,
+)
+
+
+class EstablishmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Establishment
+
+    name = factory.Sequence(lambda n: f"Bibliothèque {n}")
+    slug = factory.Sequence(lambda n: f"bib-{n}")
+    timezone = "Europe/Paris"
+    address = "1 rue des Livres, Paris"
+
+    @factory.post_generation
+    def open_every_day(obj, create, extracted, **kwargs):  # noqa: N805
+        """Open 08:00–22:00 seven days a week unless told otherwise."""
+        if create and extracted is not False:
+            OpeningHours.objects.bulk_create(
+                OpeningHours(establishment=obj, weekday=d, opens=time(8), closes=time(22))
+                for d in range(7)
+            )
+
+
+class AreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Area
+
+    establishment = factory.SubFactory(EstablishmentFactory)
+    name = factory.Sequence(lambda n: f"Étage {n}")
+    position = factory.Sequence(int)
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    area = factory.SubFactory(AreaFactory)
+    label = factory.Sequence(lambda n: f"Place {n}")
+
+
+class BookingPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BookingPolicy
+
+    establishment = factory.SubFactory(EstablishmentFactory)

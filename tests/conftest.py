@@ -40,8 +40,9 @@ def _immediate_tasks(settings: pytest.FixtureRequest) -> None:
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which(
-        "chromium-browser")
+    return (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 def require_chromium() -> str:

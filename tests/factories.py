@@ -16,6 +16,7 @@ from strapontin.venues.models import (
 class EstablishmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Establishment
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Bibliothèque {n}")
     slug = factory.Sequence(lambda n: f"bib-{n}")
@@ -23,7 +24,7 @@ class EstablishmentFactory(factory.django.DjangoModelFactory):
     address = "1 rue des Livres, Paris"
 
     @factory.post_generation
-    def open_every_day(obj, create, extracted, **kwargs):  # noqa: N805
+    def open_every_day(obj, create, extracted, **kwargs):
         """Open 08:00–22:00 seven days a week unless told otherwise."""
         if create and extracted is not False:
             OpeningHours.objects.bulk_create(

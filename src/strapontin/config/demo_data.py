@@ -53,16 +53,23 @@ def _hours(establishment: Establishment, days: range, opens: time, closes: time)
     )
 
 
-def _seats(area: Area, count: int, features: dict[str, Feature], rng: random.Random,
-           extra: tuple[str, ...] = ()) -> None:
+def _seats(
+    area: Area,
+    count: int,
+    features: dict[str, Feature],
+    rng: random.Random,
+    extra: tuple[str, ...] = (),
+) -> None:
     for number in range(1, count + 1):
         place, created = Resource.objects.get_or_create(
             area=area, label=f"Place {number}", defaults={"position": number}
         )
         if created:
-            chosen = {code for code in ("power", "window", "lamp", "computer")
-                      if rng.random() < {"power": 0.6, "window": 0.25, "lamp": 0.4,
-                                         "computer": 0.1}[code]}
+            chosen = {
+                code
+                for code in ("power", "window", "lamp", "computer")
+                if rng.random() < {"power": 0.6, "window": 0.25, "lamp": 0.4, "computer": 0.1}[code]
+            }
             chosen.update(extra)
             if number <= 2:
                 chosen.add("accessible")
@@ -76,14 +83,21 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
     policy = effective_policy(establishment)
     seats = list(establishment.resources.filter(kind=ResourceKind.SEAT))
     for day in (today, today + timedelta(days=1)):
-        day_start = min((o.start for o in opening_hours_of(establishment, day).openings),
-                        default=None)
-        if day_start is None or Reservation.objects.filter(
-            establishment=establishment, start__date=day_start.date()
-        ).exists():
+        day_start = min(
+            (o.start for o in opening_hours_of(establishment, day).openings), default=None
+        )
+        if (
+            day_start is None
+            or Reservation.objects.filter(
+                establishment=establishment, start__date=day_start.date()
+            ).exists()
+        ):
             continue
-        starts = [s for o in opening_hours_of(establishment, day).openings
-                  for s in slot_starts(o, policy.slot_minutes)]
+        starts = [
+            s
+            for o in opening_hours_of(establishment, day).openings
+            for s in slot_starts(o, policy.slot_minutes)
+        ]
         for index, seat in enumerate(rng.sample(seats, k=len(seats) // 3)):
             patron, _created = Patron.objects.get_or_create(
                 email=f"lecteur{index + 1}@demo.strapontin.localhost",
@@ -134,12 +148,17 @@ def seed_demo() -> list[Establishment]:
         room, created = Resource.objects.get_or_create(
             area=floors[2],
             label=f"Salle de groupe {number}",
-            defaults={"kind": ResourceKind.ROOM, "capacity": 4 + 2 * (number % 2),
-                      "position": 100 + number},
+            defaults={
+                "kind": ResourceKind.ROOM,
+                "capacity": 4 + 2 * (number % 2),
+                "position": 100 + number,
+            },
         )
         if created:
-            room.features.set([features["whiteboard"], features["power"]]
-                              + ([features["screen"]] if number <= 2 else []))
+            room.features.set(
+                [features["whiteboard"], features["power"]]
+                + ([features["screen"]] if number <= 2 else [])
+            )
 
     sciences, _created = Establishment.objects.get_or_create(
         slug="bibliotheque-sciences",
@@ -153,9 +172,9 @@ def seed_demo() -> list[Establishment]:
     )
     _hours(sciences, range(0, 5), time(9), time(19))
     BookingPolicy.objects.get_or_create(
-        establishment=sciences, area=None, defaults={"slot_minutes": 60,
-                                                     "min_duration_minutes": 60,
-                                                     "max_duration_minutes": 180}
+        establishment=sciences,
+        area=None,
+        defaults={"slot_minutes": 60, "min_duration_minutes": 60, "max_duration_minutes": 180},
     )
     reading, _created = Area.objects.get_or_create(
         establishment=sciences, name="Salle de lecture", defaults={"position": 1}

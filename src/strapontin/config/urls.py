@@ -28,4 +28,3 @@ urlpatterns = [
     path("desk/", include("strapontin.desk.urls")),
     path("", include("strapontin.public.urls")),
 ]
-

@@ -6,8 +6,8 @@ import threading
 import time
 
 from django.db import close_old_connections
-from django_tasks_db.management.commands.db_worker import Worker
 from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
 
 from strapontin.reservations.notifications import deliver_due
 from strapontin.reservations.sweeps import run_sweeps

@@ -32,7 +32,7 @@ def log_action(
     return AuditEntry.objects.create(
         created_at=now(),
         action=action,
-        actor=user,
+        actor=user,  # type: ignore[misc]  # AUTH_USER_MODEL is a User
         actor_label=label,
         establishment_id=establishment_id,
         subject_type=subject._meta.label_lower,

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -20,43 +21,70 @@ def parse_slot(value: str) -> tuple[int, datetime] | None:
 
 
 class GridFiltersForm(forms.Form):
-    date = forms.DateField(label=_("Date"), required=False,
-                           widget=forms.DateInput(attrs={"type": "date"}))
-    area = forms.TypedChoiceField(label=_("Floor or zone"), required=False, coerce=int,
-                                  empty_value=None)
-    duration = forms.TypedChoiceField(label=_("Duration"), required=False, coerce=int,
-                                      empty_value=None)
+    date = forms.DateField(
+        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    area = forms.TypedChoiceField(
+        label=_("Floor or zone"), required=False, coerce=int, empty_value=None
+    )
+    duration = forms.TypedChoiceField(
+        label=_("Duration"), required=False, coerce=int, empty_value=None
+    )
     kind = forms.ChoiceField(label=_("Kind of place"), required=False)
-    feature = forms.MultipleChoiceField(label=_("Features"), required=False,
-                                        widget=forms.CheckboxSelectMultiple)
+    feature = forms.MultipleChoiceField(
+        label=_("Features"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     free = forms.BooleanField(label=_("Only places with a free slot"), required=False)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
-    def __init__(self, *args: object, areas: list[tuple[int, str]],
-                 durations: list[tuple[int, str]], kinds: list[tuple[str, str]],
-                 features: list[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        areas: list[tuple[int, str]],
+        durations: list[tuple[int, str]],
+        kinds: list[tuple[str, Any]],
+        features: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         everything = ("", _("All"))
-        self.fields["area"].choices = [everything, *areas]
-        self.fields["duration"].choices = durations
-        self.fields["kind"].choices = [everything, *kinds]
-        self.fields["feature"].choices = features
+        choices: dict[str, list[tuple[Any, Any]]] = {
+            "area": [everything, *areas],
+            "duration": list(durations),
+            "kind": [everything, *kinds],
+            "feature": list(features),
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = options
 
 
 class BookingForm(forms.Form):
     email = forms.EmailField(
         label=_("Your e-mail address"),
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email",
-                                       "autocapitalize": "off", "spellcheck": "false"}),
-        help_text=_("We send the confirmation there. Check it carefully: a typo is the "
-                    "first reason why no e-mail arrives."),
+        widget=forms.EmailInput(
+            attrs={
+                "autocomplete": "email",
+                "inputmode": "email",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+        help_text=_(
+            "We send the confirmation there. Check it carefully: a typo is the "
+            "first reason why no e-mail arrives."
+        ),
     )
 
 
 class SignInForm(forms.Form):
-    email = forms.EmailField(label=_("Your e-mail address"), max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 class CancelForm(forms.Form):

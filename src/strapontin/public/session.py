@@ -31,10 +31,9 @@ def remembered_reservation_ids(request: HttpRequest) -> list[int]:
 
 
 def owns(request: HttpRequest, reservation: Reservation) -> bool:
-    return (
-        reservation.pk in remembered_reservation_ids(request)
-        or reservation.patron_id == known_patron_id(request)
-    )
+    return reservation.pk in remembered_reservation_ids(
+        request
+    ) or reservation.patron_id == known_patron_id(request)
 
 
 def forget(request: HttpRequest) -> None:

@@ -8,8 +8,11 @@ urlpatterns = [
     path("", views.establishments, name="establishments"),
     path("mes-reservations/", views.my_reservations, name="my_reservations"),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
-    path("mes-reservations/<str:reference>/annuler/", views.my_reservation_cancel,
-         name="my_reservation_cancel"),
+    path(
+        "mes-reservations/<str:reference>/annuler/",
+        views.my_reservation_cancel,
+        name="my_reservation_cancel",
+    ),
     path("r/<str:token>/confirmer/", views.token_confirm, name="token_confirm"),
     path("r/<str:token>/annuler/", views.token_cancel, name="token_cancel"),
     path("r/<str:token>/connexion/", views.token_sign_in, name="token_sign_in"),

@@ -30,6 +30,7 @@ from strapontin.public.forms import (
 from strapontin.reservations import selectors, services
 from strapontin.reservations.models import (
     DemoMail,
+    Patron,
     Reservation,
     ReservationState,
     TokenPurpose,
@@ -76,30 +77,42 @@ def _duration_label(minutes: int) -> str:
 
 @require_safe
 def establishments(request: HttpRequest) -> HttpResponse:
-    return render(request, "public/establishments.html", {
-        "establishments": Establishment.objects.filter(is_active=True),
-    })
+    return render(
+        request,
+        "public/establishments.html",
+        {
+            "establishments": Establishment.objects.filter(is_active=True),
+        },
+    )
 
 
 @require_safe
 def establishment(request: HttpRequest, slug: str) -> HttpResponse:
     place = _establishment(slug)
     today = now().astimezone(place.tz).date()
-    return render(request, "public/establishment.html", {
-        "establishment": place,
-        "today_hours": opening_hours_of(place, today),
-        "week": [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)],
-        "places": place.resources.filter(is_active=True).count(),
-    })
+    return render(
+        request,
+        "public/establishment.html",
+        {
+            "establishment": place,
+            "today_hours": opening_hours_of(place, today),
+            "week": [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)],
+            "places": place.resources.filter(is_active=True).count(),
+        },
+    )
 
 
 @require_safe
 def help_page(request: HttpRequest, slug: str) -> HttpResponse:
     place = _establishment(slug)
-    return render(request, "public/help.html", {
-        "establishment": place,
-        "policy": effective_policy(place),
-    })
+    return render(
+        request,
+        "public/help.html",
+        {
+            "establishment": place,
+            "policy": effective_policy(place),
+        },
+    )
 
 
 # --- The reservation grid and booking -------------------------------------------------------
@@ -111,21 +124,32 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
     policy = effective_policy(place)
     local_now = now().astimezone(place.tz)
     first_day, last_day = local_now.date(), last_bookable_day(policy, local_now)
-    durations = list(range(policy.min_duration_minutes, policy.max_duration_minutes + 1,
-                           policy.slot_minutes))
+    durations = list(
+        range(policy.min_duration_minutes, policy.max_duration_minutes + 1, policy.slot_minutes)
+    )
     form = GridFiltersForm(
         request.GET or None,
         areas=list(place.areas.values_list("id", "name")),
         durations=[(d, _duration_label(d)) for d in durations],
         kinds=list(ResourceKind.choices),
-        features=[(f.code, f.name) for f in Feature.objects.filter(
-            resource__establishment=place).distinct()],
+        features=[
+            (f.code, f.name)
+            for f in Feature.objects.filter(resource__establishment=place).distinct()
+        ],
     )
     if request.GET and not form.is_valid():
-        return render(request, "public/grid.html", {
-            "establishment": place, "form": form, "grid": None,
-            "first_day": first_day, "last_day": last_day,
-        }, status=400)
+        return render(
+            request,
+            "public/grid.html",
+            {
+                "establishment": place,
+                "form": form,
+                "grid": None,
+                "first_day": first_day,
+                "last_day": last_day,
+            },
+            status=400,
+        )
     data = form.cleaned_data if request.GET else {}
     day: date = data.get("date") or first_day
     out_of_range = not (first_day <= day <= last_day)
@@ -145,35 +169,41 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
         )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "public/grid.html", {
-        "establishment": place,
-        "form": form,
-        "grid": grid,
-        "day": day,
-        "out_of_range": out_of_range,
-        "first_day": first_day,
-        "last_day": last_day,
-        "previous_day": day - timedelta(days=1) if day > first_day else None,
-        "next_day": day + timedelta(days=1) if day < last_day else None,
-        "page_query": query.urlencode(),
-        "slot_value": slot_value,
-        "duration_label": _duration_label(grid.duration_minutes) if grid else "",
-    })
+    return render(
+        request,
+        "public/grid.html",
+        {
+            "establishment": place,
+            "form": form,
+            "grid": grid,
+            "day": day,
+            "out_of_range": out_of_range,
+            "first_day": first_day,
+            "last_day": last_day,
+            "previous_day": day - timedelta(days=1) if day > first_day else None,
+            "next_day": day + timedelta(days=1) if day < last_day else None,
+            "page_query": query.urlencode(),
+            "slot_value": slot_value,
+            "duration_label": _duration_label(grid.duration_minutes) if grid else "",
+        },
+    )
 
 
 def _chosen_slot(request: HttpRequest, place: Establishment) -> tuple[Resource, Any, Any, int]:
     source = request.POST if request.method == "POST" else request.GET
     parsed = parse_slot(source.get("slot", ""))
     try:
-        duration = int(source.get("duration", ""))
+        duration = int(source.get("duration") or effective_policy(place).min_duration_minutes)
     except ValueError:
-        duration = effective_policy(place).min_duration_minutes
+        duration = -1
     if parsed is None or not 0 < duration <= 24 * 60:
         raise DomainError("invalid_slot", _("Choose a free time slot in the grid first."))
     resource_id, start = parsed
-    resource = Resource.objects.select_related("area", "establishment").filter(
-        pk=resource_id, establishment=place, is_active=True
-    ).first()
+    resource = (
+        Resource.objects.select_related("area", "establishment")
+        .filter(pk=resource_id, establishment=place, is_active=True)
+        .first()
+    )
     if resource is None:
         raise DomainError("not_found", _("This place does not exist or cannot be booked."))
     return resource, start, start + timedelta(minutes=duration), duration
@@ -187,19 +217,25 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         resource, start, end, duration = _chosen_slot(request, place)
     except DomainError as error:
-        return render(request, "public/book.html", {
-            "establishment": place, "error": error, "grid_url": grid_url}, status=400)
+        return render(
+            request,
+            "public/book.html",
+            {"establishment": place, "error": error, "grid_url": grid_url},
+            status=400,
+        )
     context: dict[str, Any] = {
-        "establishment": place, "resource": resource, "start": start, "end": end,
-        "duration": duration, "slot": slot_value(resource.pk, start), "grid_url":
-        f"{grid_url}?{urlencode({'date': start.astimezone(place.tz).date().isoformat()})}",
+        "establishment": place,
+        "resource": resource,
+        "start": start,
+        "end": end,
+        "duration": duration,
+        "slot": slot_value(resource.pk, start),
+        "grid_url": f"{grid_url}?{urlencode({'date': start.astimezone(place.tz).date()})}",
     }
     if request.method != "POST":
         known = session.known_patron_id(request)
         initial = {}
         if known:
-            from strapontin.reservations.models import Patron
-
             patron = Patron.objects.filter(pk=known).first()
             initial = {"email": patron.email} if patron else {}
         context["form"] = BookingForm(initial=initial)
@@ -243,16 +279,23 @@ def sent(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.reservation_resend_email(reservation=reservation)
-            messages.success(request, _("The e-mail has been sent again to %(email)s.")
-                             % {"email": reservation.patron.email})
+            messages.success(
+                request,
+                _("The e-mail has been sent again to %(email)s.")
+                % {"email": reservation.patron.email},
+            )
         except DomainError as error:
             messages.error(request, error.message)
         return redirect("public:sent", slug=slug, reference=reference)
-    return render(request, "public/sent.html", {
-        "establishment": reservation.establishment,
-        "reservation": reservation,
-        "state": selectors.effective_state(reservation),
-    })
+    return render(
+        request,
+        "public/sent.html",
+        {
+            "establishment": reservation.establishment,
+            "reservation": reservation,
+            "state": selectors.effective_state(reservation),
+        },
+    )
 
 
 # --- Links from e-mails: a GET shows, only a POST changes ----------------------------------
@@ -260,9 +303,10 @@ def sent(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
 
 def _token_reservation(token: str, purpose: TokenPurpose) -> tuple[Any, Reservation]:
     access = find_token(token, purpose)
-    assert access.reservation is not None
-    reservation = Reservation.objects.select_related(
-        "resource__area", "establishment", "patron").get(pk=access.reservation_id)
+    reservation = get_object_or_404(
+        Reservation.objects.select_related("resource__area", "establishment", "patron"),
+        pk=access.reservation_id or 0,
+    )
     return access, reservation
 
 
@@ -282,15 +326,21 @@ def token_confirm(request: HttpRequest, token: str) -> HttpResponse:
             session.remember_reservation(request, reservation)
             done = True
         elif not is_usable(access) and reservation.state == ReservationState.PENDING:
-            raise DomainError("confirmation_expired",
-                              _("The time to confirm this reservation has passed."))
+            raise DomainError(
+                "confirmation_expired", _("The time to confirm this reservation has passed.")
+            )
     except DomainError as error:
         return _token_error(request, error)
-    return render(request, "public/token_confirm.html", {
-        "reservation": reservation, "establishment": reservation.establishment,
-        "done": done or reservation.state != ReservationState.PENDING,
-        "state": selectors.effective_state(reservation),
-    })
+    return render(
+        request,
+        "public/token_confirm.html",
+        {
+            "reservation": reservation,
+            "establishment": reservation.establishment,
+            "done": done or reservation.state != ReservationState.PENDING,
+            "state": selectors.effective_state(reservation),
+        },
+    )
 
 
 @private_page
@@ -302,12 +352,18 @@ def token_cancel(request: HttpRequest, token: str) -> HttpResponse:
             reservation = services.reservation_cancel_by_patron(reservation=reservation)
     except DomainError as error:
         return _token_error(request, error)
-    return render(request, "public/token_cancel.html", {
-        "reservation": reservation, "establishment": reservation.establishment,
-        "state": selectors.effective_state(reservation),
-        "cancellable": selectors.effective_state(reservation) in (
-            ReservationState.PENDING, ReservationState.CONFIRMED) and reservation.end > now(),
-    })
+    return render(
+        request,
+        "public/token_cancel.html",
+        {
+            "reservation": reservation,
+            "establishment": reservation.establishment,
+            "state": selectors.effective_state(reservation),
+            "cancellable": selectors.effective_state(reservation)
+            in (ReservationState.PENDING, ReservationState.CONFIRMED)
+            and reservation.end > now(),
+        },
+    )
 
 
 @private_page
@@ -339,16 +395,21 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.patron_request_sign_in(email=form.cleaned_data["email"],
-                                                language=_language())
+                services.patron_request_sign_in(
+                    email=form.cleaned_data["email"], language=_language()
+                )
             except DomainError as error:
                 form.add_error("email", error.message)
             else:
                 # The same answer whether the address is known or not: no enumeration.
-                messages.info(request, _(
-                    "If reservations were made with %(email)s, a sign-in link has just been "
-                    "sent there. It is valid for 30 minutes.") % {"email": form.cleaned_data[
-                        "email"]})
+                messages.info(
+                    request,
+                    _(
+                        "If reservations were made with %(email)s, a sign-in link has just been "
+                        "sent there. It is valid for 30 minutes."
+                    )
+                    % {"email": form.cleaned_data["email"]},
+                )
                 return redirect("public:my_reservations")
         return render(request, "public/my_reservations.html", {"form": form}, status=400)
     known = session.known_patron_id(request)
@@ -356,15 +417,17 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
         patron_ids=[known] if known else [],
         reservation_ids=session.remembered_reservation_ids(request),
     )
-    from strapontin.reservations.models import Patron
-
-    return render(request, "public/my_reservations.html", {
-        "form": SignInForm(),
-        "patron": Patron.objects.filter(pk=known).first() if known else None,
-        "upcoming": upcoming,
-        "past": Paginator(past, 30).get_page(1),
-        "now": now(),
-    })
+    return render(
+        request,
+        "public/my_reservations.html",
+        {
+            "form": SignInForm(),
+            "patron": Patron.objects.filter(pk=known).first() if known else None,
+            "upcoming": upcoming,
+            "past": Paginator(past, 30).get_page(1),
+            "now": now(),
+        },
+    )
 
 
 @require_POST
@@ -372,8 +435,11 @@ def my_reservation_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     reservation = _owned(request, reference)
     try:
         services.reservation_cancel_by_patron(reservation=reservation)
-        messages.success(request, _("Your reservation %(ref)s is cancelled; the place is free "
-                                    "for others.") % {"ref": reservation.reference})
+        messages.success(
+            request,
+            _("Your reservation %(ref)s is cancelled; the place is free for others.")
+            % {"ref": reservation.reference},
+        )
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("public:my_reservations")
@@ -397,9 +463,13 @@ def _demo_only() -> None:
 @require_safe
 def demo_mailbox(request: HttpRequest) -> HttpResponse:
     _demo_only()
-    return render(request, "public/mailbox.html", {
-        "mails": Paginator(DemoMail.objects.all(), 50).get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "public/mailbox.html",
+        {
+            "mails": Paginator(DemoMail.objects.all(), 50).get_page(request.GET.get("page")),
+        },
+    )
 
 
 @never_cache

@@ -33,7 +33,8 @@ class ReservationAdmin(admin.ModelAdmin):
         for reservation in queryset:
             try:
                 services.reservation_cancel_by_staff(
-                    reservation=reservation, user=request.user,  # type: ignore[arg-type]
+                    reservation=reservation,
+                    user=request.user,  # type: ignore[arg-type]
                     reason="Annulée par la bibliothèque / Cancelled by the library",
                 )
             except DomainError as error:

@@ -45,9 +45,7 @@ def ics_for(reservation: Reservation) -> Attachment:
     event.add("dtstamp", now())
     event.add("dtstart", reservation.start)
     event.add("dtend", reservation.end)
-    event.add(
-        "summary", f"{reservation.establishment.name} – {reservation.resource}"
-    )
+    event.add("summary", f"{reservation.establishment.name} – {reservation.resource}")
     if reservation.establishment.address:
         event.add("location", reservation.establishment.address)
     event.add("description", f"Réservation / Reservation {reservation.reference}")
@@ -66,9 +64,7 @@ def send_confirmation_request(reservation: Reservation) -> None:
         TokenPurpose.CONFIRM, reservation, reservation.confirmation_deadline
     )
     context["cancel_url"] = _link(TokenPurpose.CANCEL, reservation, reservation.end)
-    context["deadline"] = reservation.confirmation_deadline.astimezone(
-        reservation.establishment.tz
-    )
+    context["deadline"] = reservation.confirmation_deadline.astimezone(reservation.establishment.tz)
     queue_email(
         cause="reservation.confirmation_requested",
         to=reservation.patron.email,

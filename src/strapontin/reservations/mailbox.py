@@ -19,7 +19,7 @@ class DemoMailboxBackend(BaseEmailBackend):
                 )
             DemoMail.objects.create(
                 to=", ".join(message.to),
-                subject=message.subject,
+                subject=str(message.subject),
                 body_text=str(message.body),
                 body_html=html,
                 attachment_names=[a[0] for a in message.attachments if isinstance(a, tuple)],

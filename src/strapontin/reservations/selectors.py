@@ -70,9 +70,11 @@ def matching_places(establishment: Establishment, filters: GridFilters) -> Query
         places = places.filter(kind=filters.kind)
     for code in filters.feature_codes:
         places = places.filter(features__code=code)
-    return places.select_related("area").prefetch_related(
-        Prefetch("features", queryset=Feature.objects.order_by("code"))
-    ).order_by("area__position", "area__name", "position", "id")
+    return (
+        places.select_related("area")
+        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("code")))
+        .order_by("area__position", "area__name", "position", "id")
+    )
 
 
 def day_grid(
@@ -101,8 +103,9 @@ def day_grid(
             opening_of.append(index)
     places = list(matching_places(establishment, filters))
     day_start, day_end = day_bounds(day, tz)
-    busy = _busy_slots(establishment, [p.pk for p in places], day_start, day_end, starts, step,
-                       moment)
+    busy = _busy_slots(
+        establishment, [p.pk for p in places], day_start, day_end, starts, step, moment
+    )
     need = duration // policy.slot_minutes
     rows = []
     for place in places:
@@ -199,10 +202,7 @@ def reservations_of(
         .select_related("resource__area", "establishment", "patron")
         .order_by("start")
     )
-    upcoming = [
-        r for r in found if r.end > moment and effective_state(r, moment) in HOLDING_STATES
-    ]
+    upcoming = [r for r in found if r.end > moment and effective_state(r, moment) in HOLDING_STATES]
     past = [r for r in found if r not in upcoming]
     past.reverse()
     return upcoming, past
-

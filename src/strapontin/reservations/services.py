@@ -42,6 +42,8 @@ RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 def normalise_email(raw: str) -> str:
     email = (raw or "").strip().lower()
     try:
+        if len(email) > 254:  # RFC 5321's limit, and the column's
+            raise ValidationError("too long")
         validate_email(email)
     except ValidationError:
         raise DomainError("invalid_email", _("Enter a valid e-mail address.")) from None
@@ -57,7 +59,7 @@ def holding_q(moment: datetime) -> Q:
     return Q(state__in=HOLDING_STATES) & ~overdue_q(moment)
 
 
-def _with_retry(operation: Callable[[], T]) -> T:
+def _with_retry[T](operation: Callable[[], T]) -> T:
     """Retry a transaction PostgreSQL aborted to break a deadlock, then answer cleanly."""
     for attempt in range(3):
         try:
@@ -84,15 +86,17 @@ def _needs_confirmation(policy: BookingPolicy, patron: Patron, known_patron_id: 
 
 
 def _check_patron_limits(
-    patron: Patron, policy: BookingPolicy, resource: Resource, start: datetime, end: datetime,
+    patron: Patron,
+    policy: BookingPolicy,
+    resource: Resource,
+    start: datetime,
+    end: datetime,
     moment: datetime,
 ) -> None:
     """I2, counted while the patron's row is locked so parallel requests cannot both pass."""
     mine = Reservation.objects.filter(holding_q(moment), patron=patron)
     if mine.filter(overlap_q(start, end)).exists():
-        raise DomainError(
-            "patron_overlap", _("You already have a reservation at that time.")
-        )
+        raise DomainError("patron_overlap", _("You already have a reservation at that time."))
     tz = resource.establishment.tz
     day = local_date(start, tz)
     here = mine.filter(establishment_id=resource.establishment_id)
@@ -114,7 +118,9 @@ def _check_patron_limits(
         )
 
 
-def _expire_overdue_on(resource: Resource, start: datetime, end: datetime, moment: datetime) -> None:
+def _expire_overdue_on(
+    resource: Resource, start: datetime, end: datetime, moment: datetime
+) -> None:
     """I5: a place held by an overdue reservation is free; make it so inside this transaction."""
     overdue = Reservation.objects.filter(
         overdue_q(moment), overlap_q(start, end), resource=resource
@@ -143,8 +149,13 @@ def reservation_create(
     if not (resource.is_active and establishment.is_active):
         raise DomainError("not_found", _("This place cannot be booked."))
     policy = effective_policy(establishment, resource.area)
-    check_slot(policy, opening_hours_of(establishment, local_date(start, establishment.tz)),
-               start, end, moment)
+    check_slot(
+        policy,
+        opening_hours_of(establishment, local_date(start, establishment.tz)),
+        start,
+        end,
+        moment,
+    )
 
     def book() -> Reservation:
         with transaction.atomic():
@@ -199,9 +210,7 @@ def reservation_create(
     except IntegrityError as error:
         # The exclusion constraint (PostgreSQL) is the last word on double booking (I1).
         if "reservation_no_overlap" in str(error):
-            raise DomainError(
-                "slot_taken", _("Sorry, this place has just been taken.")
-            ) from error
+            raise DomainError("slot_taken", _("Sorry, this place has just been taken.")) from error
         raise
 
 
@@ -295,8 +304,10 @@ def _cancel(
             raise DomainError("not_cancellable", _("This reservation can no longer be cancelled."))
         if current.end <= moment:
             raise DomainError("not_cancellable", _("This reservation is already over."))
-        if current.state == ReservationState.PENDING and current.confirmation_deadline and (
-            current.confirmation_deadline <= moment
+        if (
+            current.state == ReservationState.PENDING
+            and current.confirmation_deadline
+            and (current.confirmation_deadline <= moment)
         ):
             _expire(current, moment)
             return current
@@ -335,7 +346,7 @@ def reservation_cancel_by_staff(
 
 
 def reservation_resend_email(*, reservation: Reservation, max_resends: int = 3) -> None:
-    """"I received nothing": send the e-mail that matters now again, a few times at most."""
+    """ "I received nothing": send the e-mail that matters now again, a few times at most."""
     with transaction.atomic():
         current = _locked(reservation)
         if current.messages.count() > max_resends:
@@ -352,7 +363,9 @@ def reservation_resend_email(*, reservation: Reservation, max_resends: int = 3) 
         else:
             raise DomainError("nothing_to_send", _("This reservation needs no e-mail now."))
         log_action(
-            current, "reservation.email_resent", actor=current.patron.email,
+            current,
+            "reservation.email_resent",
+            actor=current.patron.email,
             establishment_id=current.establishment_id,
         )
 

@@ -69,6 +69,12 @@ class ScheduleExceptionAdmin(admin.ModelAdmin):
 
 @admin.register(BookingPolicy)
 class BookingPolicyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "slot_minutes", "min_duration_minutes", "max_duration_minutes",
-                    "horizon_days", "confirmation_mode"]
+    list_display = [
+        "__str__",
+        "slot_minutes",
+        "min_duration_minutes",
+        "max_duration_minutes",
+        "horizon_days",
+        "confirmation_mode",
+    ]
     list_filter = ["establishment"]

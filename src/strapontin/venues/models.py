@@ -63,7 +63,10 @@ class Area(models.Model):
     """A floor or a zone, shown in the order staff choose."""
 
     establishment = models.ForeignKey(
-        Establishment, on_delete=models.CASCADE, related_name="areas", verbose_name=_("establishment")
+        Establishment,
+        on_delete=models.CASCADE,
+        related_name="areas",
+        verbose_name=_("establishment"),
     )
     name = models.CharField(_("name"), max_length=80)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
@@ -283,5 +286,5 @@ class BookingPolicy(models.Model):
         for field in ("min_duration_minutes", "max_duration_minutes"):
             if getattr(self, field) % self.slot_minutes:
                 raise ValidationError({field: _("Must be a multiple of the slot length.")})
-        if self.area_id and self.area.establishment_id != self.establishment_id:
+        if self.area is not None and self.area.establishment_id != self.establishment_id:
             raise ValidationError({"area": _("This area belongs to another establishment.")})

@@ -1,6 +1,7 @@
 """The booking policy that applies to a place, and the rules that need no database (I3)."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,7 @@ def check_slot(
 ) -> None:
     """Raise the first rule of I3 that ``[start, end)`` breaks."""
     tz = hours.openings[0].start.tzinfo if hours.openings else None
+    assert tz is None or isinstance(tz, ZoneInfo)
     if end <= start:
         raise DomainError("invalid_interval", _("The end must come after the start."))
     if start <= now:
@@ -75,7 +77,8 @@ def check_slot(
             _("Reservations start and end on %(minutes)s-minute steps.")
             % {"minutes": policy.slot_minutes},
         )
-    minutes = (end - start) // timedelta(minutes=1)
+    # In UTC: subtracting two datetimes of one zone would give wall-clock time on DST days.
+    minutes = (end.astimezone(UTC) - start.astimezone(UTC)) // timedelta(minutes=1)
     if minutes < policy.min_duration_minutes:
         raise DomainError(
             "too_short",

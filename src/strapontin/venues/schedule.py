@@ -48,7 +48,9 @@ def day_hours(
         reason = "; ".join(e[3] for e in exceptions if e[3])
         if any(closed for closed, *_ in exceptions):
             return DayHours(day, (), reason)
-        spans = sorted((o, c) for _closed, o, c, _r in exceptions if o is not None and c is not None)
+        spans = sorted(
+            (o, c) for _closed, o, c, _r in exceptions if o is not None and c is not None
+        )
     else:
         reason = ""
         spans = sorted((o, c) for weekday, o, c in weekly if weekday == day.weekday())

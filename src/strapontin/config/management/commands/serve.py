@@ -17,9 +17,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         workers = options["workers"] or (2 * (os.cpu_count() or 1) + 1)
         argv = [
-            sys.executable, "-m", "gunicorn", "strapontin.config.wsgi:application",
-            "--bind", options["bind"], "--workers", str(workers),
-            "--access-logfile", "-", "--forwarded-allow-ips", os.environ.get(
-                "FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "strapontin.config.wsgi:application",
+            "--bind",
+            options["bind"],
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]
         os.execv(sys.executable, argv)  # noqa: S606 - replace this process with gunicorn

@@ -116,7 +116,7 @@ def test_cancel_link_from_the_email_needs_a_post(place, client, django_capture_o
     assert fresh.get(cancel).status_code == 200
     assert fresh.head(cancel).status_code == 200
     assert Reservation.objects.get().state == ReservationState.PENDING
-    assert fresh.get(cancel)["Referrer-Policy"] == "no-referrer"
+    assert fresh.get(cancel)["Referrer-Policy"] == "same-origin"
     fresh.post(cancel)
     assert Reservation.objects.get().state == ReservationState.CANCELLED
 

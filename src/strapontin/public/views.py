@@ -44,13 +44,14 @@ View = Callable[..., HttpResponseBase]
 
 
 def private_page(view: View) -> View:
-    """Pages reached from an e-mail carry a secret in their address: keep it out of
-    Referer headers and caches."""
+    """Pages reached from an e-mail carry a secret in their address: keep it out of other
+    sites' Referer headers and out of caches. Not ``no-referrer``: under it browsers send
+    ``Origin: null`` with the page's own form, and Django's CSRF check refuses the POST."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["Cache-Control"] = "no-store"
         return response
 
@@ -69,7 +70,7 @@ def _duration_label(minutes: int) -> str:
     hours, rest = divmod(minutes, 60)
     if not hours:
         return _("%(m)s min") % {"m": rest}
-    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+    return f"{hours}\u00a0h\u00a0{rest:02d}" if rest else f"{hours}\u00a0h"
 
 
 # --- Establishments -------------------------------------------------------------------------
@@ -105,12 +106,14 @@ def establishment(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def help_page(request: HttpRequest, slug: str) -> HttpResponse:
     place = _establishment(slug)
+    policy = effective_policy(place)
     return render(
         request,
         "public/help.html",
         {
             "establishment": place,
-            "policy": effective_policy(place),
+            "policy": policy,
+            "confirm_delay": _duration_label(policy.confirmation_deadline_minutes),
         },
     )
 

@@ -129,6 +129,20 @@ def _expire_overdue_on(
         _expire(reservation, moment)
 
 
+def _lock_place(resource: Resource) -> None:
+    """Queue contenders for one place on its row (PostgreSQL) instead of letting their inserts
+    deadlock in the exclusion index; on SQLite the IMMEDIATE transaction already serialises."""
+    Resource.objects.select_for_update().filter(pk=resource.pk).exists()
+
+
+def _place_is_taken(resource: Resource, start: datetime, end: datetime, moment: datetime) -> bool:
+    """The overlap check of I1, trusted only under the place's lock. A module-level seam:
+    tests/concurrency replaces it to prove that their harness does see a double booking."""
+    return Reservation.objects.filter(
+        holding_q(moment), overlap_q(start, end), resource=resource
+    ).exists()
+
+
 def reservation_create(
     *,
     resource: Resource,
@@ -156,21 +170,19 @@ def reservation_create(
         end,
         moment,
     )
+    # Most losers of a rush stop here, without waiting for the write lock or the place's row.
+    if _place_is_taken(resource, start, end, moment):
+        raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
 
     def book() -> Reservation:
         with transaction.atomic():
-            # Lock order: place, then patron. Locking the place first queues contenders on
-            # one row instead of letting their inserts deadlock in the exclusion index.
-            Resource.objects.select_for_update().filter(pk=resource.pk).exists()
+            _lock_place(resource)  # lock order: place, then patron
             patron, _created = Patron.objects.get_or_create(
                 email=email, defaults={"language": language}
             )
             patron = Patron.objects.select_for_update().get(pk=patron.pk)
             _expire_overdue_on(resource, start, end, moment)
-            taken = Reservation.objects.filter(
-                holding_q(moment), overlap_q(start, end), resource=resource
-            )
-            if taken.exists():
+            if _place_is_taken(resource, start, end, moment):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
             _check_patron_limits(patron, policy, resource, start, end, moment)
             if patron.language != language:

@@ -1,0 +1,80 @@
+"""Browser journeys: Debian's chromium, driven by Playwright's sync API, against pytest-django's
+live server (same process, so ``django.core.mail.outbox`` and the database are the server's)."""
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from tests.conftest import require_chromium
+
+#: No sandbox (containers run as root), and nothing that reaches Google's servers.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = require_chromium()
+    # The sync API keeps an asyncio loop running in this thread, and Django then refuses ORM
+    # calls from it. They are safe here: the loop is idle whenever the test's own code runs.
+    # Module scope, so that the loop and the permission end with the module.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+
+
+_failed = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_failed] = report.failed
+    return report
+
+
+def _is_error(message: ConsoleMessage) -> bool:
+    # Browsers ask for /favicon.ico on their own; its 404 says nothing about the page.
+    return message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico")
+
+
+@pytest.fixture
+def page(
+    browser: Browser,
+    live_server: LiveServer,
+    transactional_db: None,
+    request: pytest.FixtureRequest,
+) -> Iterator[Page]:
+    """A fresh browser profile in French (the patron's browser speaks French) on the live
+    server. Fails the test on any JavaScript error or CSP violation; keeps a screenshot of a
+    failed test in test-artifacts/."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", timezone_id="Europe/Paris"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: _is_error(message) and errors.append(message.text))
+    yield page
+    if request.node.stash.get(_failed, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
+    context.close()
+    assert errors == [], f"errors in the browser: {errors}"

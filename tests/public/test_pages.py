@@ -237,3 +237,12 @@ def test_demo_mailbox_shows_the_emails(place, client, settings):
     assert client.get(f"/demo/mails/{mail_id}/").status_code == 200
     settings.DEMO_MAILBOX = False
     assert client.get("/demo/mails/").status_code == 404
+
+
+def test_day_links_keep_the_filters(place, client):
+    html = client.get(
+        f"/{place.establishment.slug}/reservation/?date=2026-03-03&duration=120&area="
+        f"{place.area_id}"
+    ).content.decode()
+    assert f"?date=2026-03-04&amp;duration=120&amp;area={place.area_id}" in html
+    assert f"?date=2026-03-02&amp;duration=120&amp;area={place.area_id}" in html

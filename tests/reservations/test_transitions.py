@@ -190,3 +190,12 @@ def test_state_is_assigned_only_in_the_services_module():
         and "migrations" not in path.parts
     ]
     assert offenders == []
+
+
+def test_sign_in_links_are_capped_per_address_and_hour(pending):
+    for _ in range(5):
+        services.patron_request_sign_in(email="alice@example.org", language="fr")
+    assert AccessToken.objects.filter(purpose=TokenPurpose.SIGN_IN).count() == 3
+    with time_machine.travel(paris(2026, 3, 2, 10, 1), tick=False):
+        services.patron_request_sign_in(email="alice@example.org", language="fr")
+    assert AccessToken.objects.filter(purpose=TokenPurpose.SIGN_IN).count() == 4

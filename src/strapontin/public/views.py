@@ -172,6 +172,17 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
         )
     query = request.GET.copy()
     query.pop("page", None)
+
+    def query_for(other_day: date | None) -> str:
+        """The same filters on another day."""
+        if other_day is None:
+            return ""
+        moved = query.copy()
+        moved["date"] = other_day.isoformat()
+        return moved.urlencode()
+
+    previous_day = day - timedelta(days=1) if day > first_day else None
+    next_day = day + timedelta(days=1) if day < last_day else None
     return render(
         request,
         "public/grid.html",
@@ -183,10 +194,12 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
             "out_of_range": out_of_range,
             "first_day": first_day,
             "last_day": last_day,
-            "previous_day": day - timedelta(days=1) if day > first_day else None,
-            "next_day": day + timedelta(days=1) if day < last_day else None,
+            "previous_day": previous_day,
+            "next_day": next_day,
+            "previous_query": query_for(previous_day),
+            "next_query": query_for(next_day),
+            "more_filters_used": bool(data.get("kind") or data.get("feature") or data.get("free")),
             "page_query": query.urlencode(),
-            "slot_value": slot_value,
             "duration_label": _duration_label(grid.duration_minutes) if grid else "",
         },
     )

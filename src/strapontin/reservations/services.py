@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
+SIGN_IN_LINKS_PER_HOUR = 3
 #: PostgreSQL: deadlock, serialization failure, lock timeout.
 RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
@@ -389,9 +390,14 @@ def patron_request_sign_in(*, email: str, language: str) -> None:
     """Send a sign-in link if the address is known; callers answer the same either way."""
     email = normalise_email(email)
     with transaction.atomic():
-        patron = Patron.objects.filter(email=email).first()
+        patron = Patron.objects.select_for_update().filter(email=email).first()
         if patron is None:
             return
+        recent = patron.tokens.filter(
+            purpose=TokenPurpose.SIGN_IN, created_at__gt=now() - timedelta(hours=1)
+        )
+        if recent.count() >= SIGN_IN_LINKS_PER_HOUR:
+            return  # silently: an inbox is not to be flooded, and the answer must not differ
         if patron.language != language:
             patron.language = language
             patron.save(update_fields=["language"])

@@ -68,6 +68,8 @@ def test_grid_offers_free_slots_and_hides_taken_ones(place, client):
         end=paris(2026, 3, 3, 11, 0),
         state=ReservationState.CONFIRMED,
         created_at=TUESDAY_10,
+        checkin_opens_at=TUESDAY_10,
+        checkin_closes_at=paris(2026, 3, 3, 10, 30),
     )
     html = client.get(f"/{place.establishment.slug}/reservation/?date=2026-03-03").content.decode()
     assert f'value="{slot_value(other.pk, TUESDAY_10)}"' in html

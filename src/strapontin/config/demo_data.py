@@ -105,12 +105,17 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
             )
             first = rng.randrange(0, max(len(starts) - 4, 1))
             start = starts[first]
+            end = start + timedelta(minutes=rng.choice([60, 120, 180]))
             Reservation.objects.create(
                 establishment=establishment,
                 resource=seat,
                 patron=patron,
                 start=start,
-                end=start + timedelta(minutes=rng.choice([60, 120, 180])),
+                end=end,
+                checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
+                checkin_closes_at=min(
+                    start + timedelta(minutes=policy.checkin_closes_after_minutes), end
+                ),
                 # Seed data, not a transition: there is no history to audit.
                 state=ReservationState.CONFIRMED,
                 created_at=now(),

@@ -1,12 +1,16 @@
 from django.urls import path
 
-from strapontin.public import views
+from strapontin.public import checkin_views, views
 
 app_name = "public"
 
 urlpatterns = [
     path("", views.establishments, name="establishments"),
+    path("reservation/validate", checkin_views.validate, name="validate"),
     path("mes-reservations/", views.my_reservations, name="my_reservations"),
+    path(
+        "mes-reservations/<str:reference>/liberer/", checkin_views.leave_early, name="leave_early"
+    ),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
     path(
         "mes-reservations/<str:reference>/annuler/",

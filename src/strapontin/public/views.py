@@ -33,6 +33,7 @@ from strapontin.reservations.models import (
     Patron,
     Reservation,
     ReservationState,
+    Suspension,
     TokenPurpose,
 )
 from strapontin.reservations.tokens import find_token, is_usable
@@ -439,6 +440,11 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
         {
             "form": SignInForm(),
             "patron": Patron.objects.filter(pk=known).first() if known else None,
+            "suspensions": Suspension.objects.filter(
+                patron_id=known, lifted_at__isnull=True, ends_at__gt=now()
+            ).select_related("establishment")
+            if known
+            else [],
             "upcoming": upcoming,
             "past": Paginator(past, 30).get_page(1),
             "now": now(),

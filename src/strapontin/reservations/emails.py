@@ -7,7 +7,7 @@ from django.urls import reverse
 from icalendar import Calendar, Event
 
 from strapontin.core.clock import now
-from strapontin.reservations.models import Patron, Reservation, TokenPurpose
+from strapontin.reservations.models import Patron, Reservation, Suspension, TokenPurpose
 from strapontin.reservations.notifications import Attachment, absolute_url, queue_email
 from strapontin.reservations.tokens import issue_token
 
@@ -116,4 +116,41 @@ def send_sign_in_link(patron: Patron, expires_at: datetime) -> None:
             "expires_at": expires_at,
         },
         language=patron.language,
+    )
+
+
+def _validate_url(reservation: Reservation) -> str:
+    return absolute_url(reverse("public:validate"))
+
+
+def send_reminder(reservation: Reservation) -> None:
+    context = _context(reservation)
+    tz = reservation.establishment.tz
+    context["validate_url"] = _validate_url(reservation)
+    context["opens"] = reservation.checkin_opens_at.astimezone(tz)
+    context["closes"] = reservation.checkin_closes_at.astimezone(tz)
+    context["cancel_url"] = _link(TokenPurpose.CANCEL, reservation, reservation.end)
+    queue_email(
+        cause="reservation.reminder",
+        to=reservation.patron.email,
+        template="reminder",
+        context=context,
+        language=reservation.language,
+        reservation=reservation,
+    )
+
+
+def send_suspended(suspension: Suspension) -> None:
+    tz = suspension.establishment.tz
+    queue_email(
+        cause="patron.suspended",
+        to=suspension.patron.email,
+        template="suspended",
+        context={
+            "establishment": suspension.establishment,
+            "suspension": suspension,
+            "ends_at": suspension.ends_at.astimezone(tz),
+            "my_reservations_url": absolute_url(reverse("public:my_reservations")),
+        },
+        language=suspension.patron.language,
     )

@@ -55,6 +55,13 @@ class ReservationState(models.TextChoices):
 HOLDING_STATES = (ReservationState.PENDING, ReservationState.CONFIRMED, ReservationState.CHECKED_IN)
 
 
+class CheckinMethod(models.TextChoices):
+    QR = "qr", _("QR code at the entrance")
+    CODE = "code", _("Establishment code")
+    KIOSK = "kiosk", _("Entrance screen code")
+    DESK = "desk", _("Front desk")
+
+
 class CancelCause(models.TextChoices):
     PATRON = "patron", _("Cancelled by you")
     STAFF = "staff", _("Cancelled by the library staff")
@@ -84,8 +91,19 @@ class Reservation(models.Model):
         _("confirm before"), null=True, blank=True, editable=False
     )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
-    checked_in_at = models.DateTimeField(_("presence validated at"), null=True, blank=True)
-    checkin_method = models.CharField(_("validated by"), max_length=12, blank=True)
+    checkin_opens_at = models.DateTimeField(_("check-in opens"), editable=False)
+    checkin_closes_at = models.DateTimeField(_("check-in closes"), editable=False)
+    checked_in_at = models.DateTimeField(
+        _("presence validated at"), null=True, blank=True, editable=False
+    )
+    checkin_method = models.CharField(
+        _("validated by"),
+        max_length=12,
+        choices=CheckinMethod.choices,
+        blank=True,
+        editable=False,
+    )
+    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)
     cancel_cause = models.CharField(
         _("cancelled by"), max_length=10, choices=CancelCause.choices, blank=True, editable=False
@@ -115,6 +133,7 @@ class Reservation(models.Model):
             models.Index(fields=["establishment", "start"], name="reservation_day_idx"),
             models.Index(fields=["patron", "start"], name="reservation_patron_idx"),
             models.Index(fields=["state", "confirmation_deadline"], name="reservation_state_idx"),
+            models.Index(fields=["state", "checkin_closes_at"], name="reservation_noshow_idx"),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +142,36 @@ class Reservation(models.Model):
     @property
     def is_holding(self) -> bool:
         return self.state in HOLDING_STATES
+
+
+class Suspension(models.Model):
+    """Booking suspended at one establishment after repeated no-shows; staff can lift it."""
+
+    patron = models.ForeignKey(Patron, on_delete=models.CASCADE, related_name="suspensions")
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="suspensions"
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    no_shows = models.PositiveSmallIntegerField(_("no-shows counted"))
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True, editable=False)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("suspension")
+        verbose_name_plural = _("suspensions")
+        ordering = ["-ends_at"]
+        indexes = [models.Index(fields=["patron", "establishment", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.patron} @ {self.establishment} until {self.ends_at:%Y-%m-%d}"
 
 
 class TokenPurpose(models.TextChoices):

@@ -188,6 +188,8 @@ def effective_state(reservation: Reservation, moment: datetime | None = None) ->
         and reservation.confirmation_deadline <= moment
     ):
         return ReservationState.EXPIRED
+    if reservation.state == ReservationState.CONFIRMED and reservation.checkin_closes_at <= moment:
+        return ReservationState.NO_SHOW
     return reservation.state
 
 

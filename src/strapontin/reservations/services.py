@@ -4,7 +4,7 @@ outbox (I4). Shape: guard → atomic → lock → re-check → mutate → audit 
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -24,6 +24,7 @@ from strapontin.reservations.models import (
     Patron,
     Reservation,
     ReservationState,
+    Suspension,
     TokenPurpose,
 )
 from strapontin.reservations.tokens import find_token, is_usable
@@ -52,8 +53,11 @@ def normalise_email(raw: str) -> str:
 
 
 def overdue_q(moment: datetime) -> Q:
-    """Reservations that still say they hold their place but no longer do (I5)."""
-    return Q(state=ReservationState.PENDING, confirmation_deadline__lte=moment)
+    """Reservations that still say they hold their place but no longer do (I5): not confirmed
+    by their deadline, or confirmed but not checked in when the check-in window closed."""
+    return Q(state=ReservationState.PENDING, confirmation_deadline__lte=moment) | Q(
+        state=ReservationState.CONFIRMED, checkin_closes_at__lte=moment
+    )
 
 
 def holding_q(moment: datetime) -> Q:
@@ -119,6 +123,34 @@ def _check_patron_limits(
         )
 
 
+def active_suspension(patron: Patron, establishment_id: int, moment: datetime) -> Suspension | None:
+    return (
+        Suspension.objects.filter(
+            patron=patron,
+            establishment_id=establishment_id,
+            lifted_at__isnull=True,
+            starts_at__lte=moment,
+            ends_at__gt=moment,
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def _check_not_suspended(patron: Patron, resource: Resource, moment: datetime) -> None:
+    suspension = active_suspension(patron, resource.establishment_id, moment)
+    if suspension is not None:
+        until = suspension.ends_at.astimezone(resource.establishment.tz)
+        raise DomainError(
+            "suspended",
+            _(
+                "After several reservations without validated presence, booking here is "
+                "suspended until %(date)s."
+            )
+            % {"date": until.strftime("%d/%m/%Y %H:%M")},
+        )
+
+
 def _expire_overdue_on(
     resource: Resource, start: datetime, end: datetime, moment: datetime
 ) -> None:
@@ -127,7 +159,10 @@ def _expire_overdue_on(
         overdue_q(moment), overlap_q(start, end), resource=resource
     ).select_related("patron", "resource__area", "establishment")
     for reservation in overdue:
-        _expire(reservation, moment)
+        if reservation.state == ReservationState.PENDING:
+            _expire(reservation, moment)
+        else:
+            _no_show(reservation, moment)
 
 
 def _lock_place(resource: Resource) -> None:
@@ -185,6 +220,7 @@ def reservation_create(
             _expire_overdue_on(resource, start, end, moment)
             if _place_is_taken(resource, start, end, moment):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
+            _check_not_suspended(patron, resource, moment)
             _check_patron_limits(patron, policy, resource, start, end, moment)
             if patron.language != language:
                 patron.language = language
@@ -205,6 +241,10 @@ def reservation_create(
                     else None
                 ),
                 confirmed_at=None if confirm else moment,
+                checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
+                checkin_closes_at=min(
+                    start + timedelta(minutes=policy.checkin_closes_after_minutes), end
+                ),
             )
             log_action(
                 reservation,
@@ -230,12 +270,19 @@ def reservation_create(
 # --- Transitions ----------------------------------------------------------------------------
 
 
-def _locked(reservation: Reservation) -> Reservation:
-    return (
-        Reservation.objects.select_for_update()
-        .select_related("patron", "resource__area", "establishment")
-        .get(pk=reservation.pk)
+@overload
+def _locked(reservation: Reservation) -> Reservation: ...
+@overload
+def _locked(reservation: Reservation, *, skip_locked: bool) -> Reservation | None: ...
+def _locked(reservation: Reservation, *, skip_locked: bool = False) -> Reservation | None:
+    """The reservation's row, locked for this transaction. With ``skip_locked`` (sweeps on
+    PostgreSQL), None when another worker holds it: that worker is moving it already."""
+    rows = Reservation.objects.select_for_update(skip_locked=skip_locked).select_related(
+        "patron", "resource__area", "establishment"
     )
+    if skip_locked:
+        return rows.filter(pk=reservation.pk).first()
+    return rows.get(pk=reservation.pk)
 
 
 def _expire(reservation: Reservation, moment: datetime) -> None:
@@ -252,12 +299,80 @@ def _expire(reservation: Reservation, moment: datetime) -> None:
     emails.send_cancelled(reservation)
 
 
+def _no_show(reservation: Reservation, moment: datetime) -> None:
+    """Presence not validated in time: the place goes back to the others; repeated no-shows
+    suspend booking at this establishment, per its policy."""
+    reservation.state = ReservationState.NO_SHOW
+    reservation.ended_at = moment
+    reservation.save(update_fields=["state", "ended_at"])
+    log_action(
+        reservation,
+        "reservation.no_show",
+        actor=None,
+        establishment_id=reservation.establishment_id,
+        reason="presence not validated before the check-in window closed",
+    )
+    emails.send_cancelled(reservation)
+    policy = effective_policy(reservation.establishment, reservation.resource.area)
+    if not policy.noshow_limit:
+        return
+    counted = Reservation.objects.filter(
+        patron_id=reservation.patron_id,
+        establishment_id=reservation.establishment_id,
+        state=ReservationState.NO_SHOW,
+        start__gte=moment - timedelta(days=policy.noshow_period_days),
+    )
+    # Only no-shows since the last suspension count towards the next one.
+    last = (
+        Suspension.objects.filter(
+            patron_id=reservation.patron_id, establishment_id=reservation.establishment_id
+        )
+        .order_by("-starts_at")
+        .first()
+    )
+    if last is not None:
+        counted = counted.filter(ended_at__gt=last.starts_at)
+    no_shows = counted.count()
+    if no_shows < policy.noshow_limit or active_suspension(
+        reservation.patron, reservation.establishment_id, moment
+    ):
+        return
+    suspension = Suspension.objects.create(
+        patron=reservation.patron,
+        establishment=reservation.establishment,
+        starts_at=moment,
+        ends_at=moment + timedelta(days=policy.noshow_suspension_days),
+        no_shows=no_shows,
+    )
+    log_action(
+        suspension,
+        "patron.suspended",
+        actor=None,
+        establishment_id=reservation.establishment_id,
+        reason=f"{no_shows} no-shows in {policy.noshow_period_days} days",
+    )
+    emails.send_suspended(suspension)
+
+
+def reservation_mark_no_show(*, reservation: Reservation) -> bool:
+    """The check-in window closed without validation; False if it has moved on meanwhile."""
+    moment = now()
+    with transaction.atomic():
+        current = _locked(reservation, skip_locked=True)
+        if current is None or current.state != ReservationState.CONFIRMED:
+            return False
+        if current.checkin_closes_at > moment:
+            return False
+        _no_show(current, moment)
+        return True
+
+
 def reservation_expire_unconfirmed(*, reservation: Reservation) -> bool:
     """Expire a reservation not confirmed in time; False if it has moved on meanwhile."""
     moment = now()
     with transaction.atomic():
-        current = _locked(reservation)
-        if current.state != ReservationState.PENDING:
+        current = _locked(reservation, skip_locked=True)
+        if current is None or current.state != ReservationState.PENDING:
             return False
         assert current.confirmation_deadline is not None
         if current.confirmation_deadline > moment:

@@ -22,14 +22,52 @@ def new_checkin_secret() -> str:
     return secrets.token_hex(32)
 
 
+#: First path segments the site uses itself: an establishment cannot be called so.
+RESERVED_SLUGS = frozenset(
+    {
+        "reservation",
+        "mes-reservations",
+        "r",
+        "demo",
+        "desk",
+        "admin",
+        "api",
+        "static",
+        "i18n",
+        "healthz",
+        "kiosk",
+        "media",
+        "manifest.json",
+        "sw.js",
+        "favicon.ico",
+    }
+)
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(_("This short name is used by the site itself."))
+
+
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
         raise ValidationError(_("Unknown time zone: %(tz)s"), params={"tz": value})
 
 
+class CheckinMode(models.TextChoices):
+    STATIC = "static", _("The printed code only")
+    ROTATING = "rotating", _("The entrance screen's changing code only")
+    BOTH = "both", _("Both")
+
+
 class Establishment(models.Model):
     name = models.CharField(_("name"), max_length=120)
-    slug = models.SlugField(_("short name in addresses"), max_length=60, unique=True)
+    slug = models.SlugField(
+        _("short name in addresses"),
+        max_length=60,
+        unique=True,
+        validators=[validate_slug_not_reserved],
+    )
     organisation = models.CharField(_("organisation"), max_length=120, blank=True)
     timezone = models.CharField(
         _("time zone"), max_length=60, default="Europe/Paris", validators=[validate_timezone]
@@ -44,6 +82,13 @@ class Establishment(models.Model):
         _("check-in code"), max_length=12, unique=True, default=new_checkin_code
     )
     checkin_secret = models.CharField(max_length=64, default=new_checkin_secret, editable=False)
+    checkin_mode = models.CharField(
+        _("check-in codes accepted"),
+        max_length=10,
+        choices=CheckinMode.choices,
+        default=CheckinMode.BOTH,
+    )
+    kiosk_key_hash = models.CharField(max_length=64, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -263,6 +308,9 @@ class BookingPolicy(models.Model):
     noshow_limit = models.PositiveSmallIntegerField(_("no-shows before suspension"), default=3)
     noshow_period_days = models.PositiveSmallIntegerField(_("counted over (days)"), default=30)
     noshow_suspension_days = models.PositiveSmallIntegerField(_("suspension (days)"), default=7)
+    reminder_minutes_before = models.PositiveSmallIntegerField(
+        _("reminder e-mail before the start (minutes, 0 = none)"), default=60
+    )
 
     class Meta:
         verbose_name = _("booking policy")

@@ -1,0 +1,69 @@
+"""The outbox: an e-mail claimed by a worker that died is sent again after a timeout, once."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+
+from strapontin.reservations import notifications, services
+from strapontin.reservations.models import OutboxMessage, OutboxState
+from tests.conftest import MONDAY_MORNING, paris
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+@pytest.fixture
+def queued(place) -> OutboxMessage:
+    services.reservation_create(resource=place, email="alice@example.org",
+                                start=paris(2026, 3, 3, 10, 0), end=paris(2026, 3, 3, 11, 0))
+    return OutboxMessage.objects.get()
+
+
+def test_a_message_stuck_in_sending_is_retried_after_the_timeout(queued):
+    # A worker claims the message, then dies before sending it.
+    (claimed,) = notifications._claim(limit=10)
+    assert claimed.state == OutboxState.SENDING
+    assert notifications.deliver_due() == 0  # still locked by the dead worker
+    later = MONDAY_MORNING + notifications.SENDING_TIMEOUT + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        assert notifications.deliver_due() == 1
+        assert notifications.deliver_due() == 0
+    queued.refresh_from_db()
+    assert (queued.state, queued.attempts) == (OutboxState.SENT, 2)
+    assert len(mail.outbox) == 1
+
+
+def test_a_message_that_keeps_failing_ends_failed_not_lost(queued, settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.reservations.test_outbox.BrokenBackend"}}
+    moment = MONDAY_MORNING
+    for _ in range(notifications.MAX_ATTEMPTS):
+        with time_machine.travel(moment, tick=False):
+            notifications.deliver_due()
+        moment += timedelta(hours=2)
+    queued.refresh_from_db()
+    assert queued.state == OutboxState.FAILED
+    assert queued.attempts == notifications.MAX_ATTEMPTS
+    assert "refused" in queued.last_error
+
+
+def test_backoff_grows_and_is_capped():
+    delays = [notifications.backoff(n).total_seconds() for n in range(1, 12)]
+    assert delays[:4] == [30, 60, 120, 240]
+    assert max(delays) == 3600
+
+
+class BrokenBackend:
+    """A mail server that refuses everything, as a mailer Django can build from settings."""
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def send_messages(self, messages: list) -> int:
+        raise ConnectionRefusedError("refused")

@@ -15,9 +15,15 @@ from django.db.models import Prefetch, Q, QuerySet
 from strapontin.core.clock import now
 from strapontin.reservations.models import HOLDING_STATES, Reservation, ReservationState
 from strapontin.reservations.services import holding_q
-from strapontin.venues.models import Establishment, Feature, Resource
+from strapontin.venues.models import Area, Establishment, Feature, Resource
 from strapontin.venues.policy import effective_policy
-from strapontin.venues.schedule import DayHours, day_bounds, opening_hours_of, slot_starts
+from strapontin.venues.schedule import (
+    DayHours,
+    areas_with_exceptions,
+    day_bounds,
+    opening_hours_of,
+    slot_starts,
+)
 
 
 @dataclass(frozen=True)
@@ -107,9 +113,10 @@ def day_grid(
         establishment, [p.pk for p in places], day_start, day_end, starts, step, moment
     )
     need = duration // policy.slot_minutes
+    closed_by_area = _closed_slots_by_area(establishment, day, starts, step)
     rows = []
     for place in places:
-        taken = busy.get(place.pk, set())
+        taken = busy.get(place.pk, set()) | closed_by_area.get(place.area_id, set())
         cells = []
         for i, start in enumerate(starts):
             free = i not in taken
@@ -143,6 +150,21 @@ def day_grid(
         pages=pages,
         durations=durations,
     )
+
+
+def _closed_slots_by_area(
+    establishment: Establishment, day: date, starts: list[datetime], step: timedelta
+) -> dict[int, set[int]]:
+    """Slots that an area's own closure or reduced hours take out of the day."""
+    closed: dict[int, set[int]] = {}
+    for area_id in areas_with_exceptions(establishment, day):
+        hours = opening_hours_of(establishment, day, Area(pk=area_id, establishment=establishment))
+        closed[area_id] = {
+            i
+            for i, start in enumerate(starts)
+            if not any(o.start <= start and start + step <= o.end for o in hours.openings)
+        }
+    return closed
 
 
 def _busy_slots(

@@ -199,13 +199,8 @@ def reservation_create(
     if not (resource.is_active and establishment.is_active):
         raise DomainError("not_found", _("This place cannot be booked."))
     policy = effective_policy(establishment, resource.area)
-    check_slot(
-        policy,
-        opening_hours_of(establishment, local_date(start, establishment.tz)),
-        start,
-        end,
-        moment,
-    )
+    day = local_date(start, establishment.tz)
+    check_slot(policy, opening_hours_of(establishment, day, resource.area), start, end, moment)
     # Most losers of a rush stop here, without waiting for the write lock or the place's row.
     if _place_is_taken(resource, start, end, moment):
         raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
@@ -213,6 +208,10 @@ def reservation_create(
     def book() -> Reservation:
         with transaction.atomic():
             _lock_place(resource)  # lock order: place, then patron
+            # Again under the lock: a closure declared meanwhile locks the same rows.
+            check_slot(
+                policy, opening_hours_of(establishment, day, resource.area), start, end, moment
+            )
             patron, _created = Patron.objects.get_or_create(
                 email=email, defaults={"language": language}
             )

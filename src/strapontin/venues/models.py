@@ -231,6 +231,14 @@ class ScheduleException(models.Model):
     establishment = models.ForeignKey(
         Establishment, on_delete=models.CASCADE, related_name="schedule_exceptions"
     )
+    area = models.ForeignKey(
+        Area,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="schedule_exceptions",
+        verbose_name=_("only this floor or zone"),
+    )
     date = models.DateField(_("date"))
     is_closed = models.BooleanField(_("closed all day"), default=True)
     opens = models.TimeField(_("opens"), null=True, blank=True)

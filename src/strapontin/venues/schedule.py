@@ -1,7 +1,7 @@
 """Opening intervals and the slot grid, in the establishment's local time (DST-aware, I3/I6).
 
 The functions at the top are pure (they take rows, not the database) so the DST cases are
-tested without fixtures; :func:`opening_intervals` reads the database and calls them.
+tested without fixtures; :func:`opening_hours_of` reads the database and calls them.
 """
 
 from collections.abc import Iterable, Sequence
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from strapontin.venues.models import Establishment, OpeningHours, ScheduleException
+from django.db.models import Q
+
+from strapontin.venues.models import Area, Establishment, OpeningHours, ScheduleException
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,34 @@ def opening_containing(hours: DayHours, start: datetime, end: datetime) -> Openi
     return None
 
 
-def opening_hours_of(establishment: Establishment, day: date) -> DayHours:
-    """Read the week's hours and the day's exceptions of ``establishment``."""
+def opening_hours_of(establishment: Establishment, day: date, area: Area | None = None) -> DayHours:
+    """The day's hours of ``establishment``, or of one of its areas: a closure of the whole
+    establishment wins; then the area's own exceptions; then the establishment's; then the
+    week's hours."""
     weekly = OpeningHours.objects.filter(
         establishment=establishment, weekday=day.weekday()
     ).values_list("weekday", "opens", "closes")
-    exceptions = list(
-        ScheduleException.objects.filter(establishment=establishment, date=day).values_list(
-            "is_closed", "opens", "closes", "reason"
+    scope = Q(area__isnull=True) | Q(area=area) if area is not None else Q(area__isnull=True)
+    rows = list(
+        ScheduleException.objects.filter(scope, establishment=establishment, date=day).values_list(
+            "area_id", "is_closed", "opens", "closes", "reason"
         )
     )
-    return day_hours(day, establishment.tz, list(weekly), exceptions)
+    general = [(c, o, e, r) for area_id, c, o, e, r in rows if area_id is None]
+    own = [(c, o, e, r) for area_id, c, o, e, r in rows if area_id is not None]
+    if any(closed for closed, *_rest in general):
+        chosen = [e for e in general if e[0]]
+    else:
+        chosen = own or general
+    return day_hours(day, establishment.tz, list(weekly), chosen)
+
+
+def areas_with_exceptions(establishment: Establishment, day: date) -> set[int]:
+    return set(
+        ScheduleException.objects.filter(
+            establishment=establishment, date=day, area__isnull=False
+        ).values_list("area_id", flat=True)
+    )
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> date:

@@ -248,3 +248,28 @@ def test_day_links_keep_the_filters(place, client):
     ).content.decode()
     assert f"?date=2026-03-04&amp;duration=120&amp;area={place.area_id}" in html
     assert f"?date=2026-03-02&amp;duration=120&amp;area={place.area_id}" in html
+
+
+def test_live_occupancy_counts_present_expected_and_free(place, client):
+    from strapontin.reservations.models import Patron
+
+    ResourceFactory(area=place.area)
+    patron = Patron.objects.create(email="here@example.org")
+    Reservation.objects.create(
+        establishment=place.establishment,
+        resource=place,
+        patron=patron,
+        start=paris(2026, 3, 2, 8, 30),
+        end=paris(2026, 3, 2, 10, 0),
+        state=ReservationState.CHECKED_IN,
+        created_at=paris(2026, 3, 2, 8, 0),
+        checkin_opens_at=paris(2026, 3, 2, 8, 15),
+        checkin_closes_at=paris(2026, 3, 2, 9, 0),
+    )
+    response = client.get(f"/{place.establishment.slug}/affluence.json")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    figures = response.json()
+    assert (figures["open_now"], figures["places"], figures["free_now"]) == (True, 2, 1)
+    assert (figures["present"], figures["expected"]) == (1, 0)
+    page = client.get(f"/{place.establishment.slug}/").content.decode()
+    assert "<dd>1</dd>" in page

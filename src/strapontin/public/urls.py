@@ -24,6 +24,7 @@ urlpatterns = [
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
     path("<slug:slug>/", views.establishment, name="establishment"),
     path("<slug:slug>/aide/", views.help_page, name="help"),
+    path("<slug:slug>/affluence.json", views.live_occupancy, name="live_occupancy"),
     path("<slug:slug>/reservation/", views.reservation_grid, name="reservation"),
     path("<slug:slug>/reservation/reserver/", views.book, name="book"),
     path("<slug:slug>/reservation/<str:reference>/", views.sent, name="sent"),

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -99,9 +99,31 @@ def establishment(request: HttpRequest, slug: str) -> HttpResponse:
             "establishment": place,
             "today_hours": opening_hours_of(place, today),
             "week": [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)],
-            "places": place.resources.filter(is_active=True).count(),
+            "occupancy": selectors.occupancy_now(place),
         },
     )
+
+
+@require_safe
+def live_occupancy(request: HttpRequest, slug: str) -> JsonResponse:
+    """A public feed of the live figures, for campus apps and screens at the entrance."""
+    place = _establishment(slug)
+    figures = selectors.occupancy_now(place)
+    response = JsonResponse(
+        {
+            "establishment": place.slug,
+            "name": place.name,
+            "at": figures.at.isoformat(),
+            "open_now": figures.is_open,
+            "places": figures.places,
+            "free_now": figures.free_now,
+            "present": figures.present,
+            "expected": figures.expected,
+        }
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=30"
+    return response
 
 
 @require_safe

@@ -230,3 +230,35 @@ def reservations_of(
     past = [r for r in found if r not in upcoming]
     past.reverse()
     return upcoming, past
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """The "affluence" now: how many places are free, people present, and expected."""
+
+    at: datetime
+    is_open: bool
+    places: int
+    free_now: int
+    present: int
+    expected: int
+
+
+def occupancy_now(establishment: Establishment) -> Occupancy:
+    moment = now()
+    hours = opening_hours_of(establishment, moment.astimezone(establishment.tz).date())
+    is_open = any(o.start <= moment < o.end for o in hours.openings)
+    places = Resource.objects.filter(establishment=establishment, is_active=True).count()
+    current = Reservation.objects.filter(
+        holding_q(moment), establishment=establishment, start__lte=moment, end__gt=moment
+    )
+    present = current.filter(state=ReservationState.CHECKED_IN).count()
+    held = current.values("resource_id").distinct().count()
+    return Occupancy(
+        at=moment,
+        is_open=is_open,
+        places=places,
+        free_now=max(places - held, 0) if is_open else 0,
+        present=present,
+        expected=held - present,
+    )

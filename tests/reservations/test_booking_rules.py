@@ -262,3 +262,40 @@ def test_durations_are_real_elapsed_time_on_a_dst_day(place):
     assert end - start == timedelta(hours=1)
     reservation = book(place, start=start, end=end)
     assert reservation.start.utcoffset() is not None
+
+
+def test_the_desk_books_a_walk_in_for_the_slot_under_way_without_confirmation(place):
+    from django.contrib.auth import get_user_model
+
+    from strapontin.core.audit import entries_for
+
+    agent = get_user_model().objects.create_user("accueil", is_staff=True)
+    with time_machine.travel(paris(2026, 3, 2, 9, 10), tick=False):
+        walk_in = book(
+            place,
+            email="new@example.org",
+            start=paris(2026, 3, 2, 9, 0),
+            end=paris(2026, 3, 2, 10, 0),
+            booked_by=agent,
+        )
+    assert walk_in.state == ReservationState.CONFIRMED
+    entry = entries_for(walk_in).get()
+    assert (entry.action, entry.actor) == ("reservation.booked_at_desk", agent)
+    # A patron cannot book the slot under way, and the desk cannot book an earlier one.
+    with time_machine.travel(paris(2026, 3, 2, 9, 10), tick=False):
+        patron_code = code_of(
+            book,
+            ResourceFactory(area=place.area),
+            email="x@example.org",
+            start=paris(2026, 3, 2, 9, 0),
+            end=paris(2026, 3, 2, 10, 0),
+        )
+        desk_code = code_of(
+            book,
+            ResourceFactory(area=place.area),
+            email="y@example.org",
+            start=paris(2026, 3, 2, 8, 30),
+            end=paris(2026, 3, 2, 9, 30),
+            booked_by=agent,
+        )
+    assert (patron_code, desk_code) == ("slot_in_past", "slot_in_past")

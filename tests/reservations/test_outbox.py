@@ -15,8 +15,12 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 @pytest.fixture
 def queued(place) -> OutboxMessage:
-    services.reservation_create(resource=place, email="alice@example.org",
-                                start=paris(2026, 3, 3, 10, 0), end=paris(2026, 3, 3, 11, 0))
+    services.reservation_create(
+        resource=place,
+        email="alice@example.org",
+        start=paris(2026, 3, 3, 10, 0),
+        end=paris(2026, 3, 3, 11, 0),
+    )
     return OutboxMessage.objects.get()
 
 

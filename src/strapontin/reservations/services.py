@@ -187,11 +187,14 @@ def reservation_create(
     end: datetime,
     language: str = "fr",
     known_patron_id: int | None = None,
+    booked_by: AbstractBaseUser | None = None,
 ) -> Reservation:
     """Book ``resource`` for [start, end) for the owner of ``email``.
 
     ``known_patron_id`` is the patron this browser has proven to be (confirmed a link here);
     it spares a confirmation when the establishment asks for one per new device.
+    ``booked_by`` is the desk agent booking for a walk-in patron standing in front of them:
+    no confirmation is asked, and the slot under way can be booked.
     """
     email = normalise_email(email)
     moment = now()
@@ -200,7 +203,15 @@ def reservation_create(
         raise DomainError("not_found", _("This place cannot be booked."))
     policy = effective_policy(establishment, resource.area)
     day = local_date(start, establishment.tz)
-    check_slot(policy, opening_hours_of(establishment, day, resource.area), start, end, moment)
+    at_desk = booked_by is not None
+    check_slot(
+        policy,
+        opening_hours_of(establishment, day, resource.area),
+        start,
+        end,
+        moment,
+        allow_current_slot=at_desk,
+    )
     # Most losers of a rush stop here, without waiting for the write lock or the place's row.
     if _place_is_taken(resource, start, end, moment):
         raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
@@ -210,7 +221,12 @@ def reservation_create(
             _lock_place(resource)  # lock order: place, then patron
             # Again under the lock: a closure declared meanwhile locks the same rows.
             check_slot(
-                policy, opening_hours_of(establishment, day, resource.area), start, end, moment
+                policy,
+                opening_hours_of(establishment, day, resource.area),
+                start,
+                end,
+                moment,
+                allow_current_slot=at_desk,
             )
             patron, _created = Patron.objects.get_or_create(
                 email=email, defaults={"language": language}
@@ -224,7 +240,7 @@ def reservation_create(
             if patron.language != language:
                 patron.language = language
                 patron.save(update_fields=["language"])
-            confirm = _needs_confirmation(policy, patron, known_patron_id)
+            confirm = not at_desk and _needs_confirmation(policy, patron, known_patron_id)
             reservation = Reservation.objects.create(
                 establishment=establishment,
                 resource=resource,
@@ -247,8 +263,12 @@ def reservation_create(
             )
             log_action(
                 reservation,
-                "reservation.requested" if confirm else "reservation.confirmed",
-                actor=patron.email,
+                "reservation.booked_at_desk"
+                if at_desk
+                else "reservation.requested"
+                if confirm
+                else "reservation.confirmed",
+                actor=booked_by if booked_by is not None else patron.email,
                 establishment_id=establishment.pk,
             )
             if confirm:

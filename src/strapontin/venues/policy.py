@@ -41,13 +41,17 @@ def check_slot(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
+    allow_current_slot: bool = False,
 ) -> None:
-    """Raise the first rule of I3 that ``[start, end)`` breaks."""
+    """Raise the first rule of I3 that ``[start, end)`` breaks. The front desk may book the
+    slot under way for a walk-in patron (``allow_current_slot``); patrons book ahead."""
     tz = hours.openings[0].start.tzinfo if hours.openings else None
     assert tz is None or isinstance(tz, ZoneInfo)
     if end <= start:
         raise DomainError("invalid_interval", _("The end must come after the start."))
-    if start <= now:
+    earliest = now - timedelta(minutes=policy.slot_minutes) if allow_current_slot else now
+    if start <= earliest:
         raise DomainError("slot_in_past", _("This time slot has already started or passed."))
     if tz is None:
         raise DomainError(

@@ -155,9 +155,13 @@ def _expire_overdue_on(
     resource: Resource, start: datetime, end: datetime, moment: datetime
 ) -> None:
     """I5: a place held by an overdue reservation is free; make it so inside this transaction."""
-    overdue = Reservation.objects.filter(
-        overdue_q(moment), overlap_q(start, end), resource=resource
-    ).select_related("patron", "resource__area", "establishment")
+    # Locked, so that PostgreSQL re-reads a row a check-in or a sweep is moving right now and
+    # leaves it out once it is no longer overdue (no second no-show, no overwritten check-in).
+    overdue = (
+        Reservation.objects.filter(overdue_q(moment), overlap_q(start, end), resource=resource)
+        .select_related("patron", "resource__area", "establishment")
+        .select_for_update(of=("self",))
+    )
     for reservation in overdue:
         if reservation.state == ReservationState.PENDING:
             _expire(reservation, moment)
@@ -218,7 +222,7 @@ def reservation_create(
 
     def book() -> Reservation:
         with transaction.atomic():
-            _lock_place(resource)  # lock order: place, then patron
+            _lock_place(resource)  # lock order: place, reservations, patrons
             # Again under the lock: a closure declared meanwhile locks the same rows.
             check_slot(
                 policy,
@@ -228,11 +232,11 @@ def reservation_create(
                 moment,
                 allow_current_slot=at_desk,
             )
+            _expire_overdue_on(resource, start, end, moment)
             patron, _created = Patron.objects.get_or_create(
                 email=email, defaults={"language": language}
             )
             patron = Patron.objects.select_for_update().get(pk=patron.pk)
-            _expire_overdue_on(resource, start, end, moment)
             if _place_is_taken(resource, start, end, moment):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
             _check_not_suspended(patron, resource, moment)
@@ -296,9 +300,11 @@ def _locked(reservation: Reservation, *, skip_locked: bool) -> Reservation | Non
 def _locked(reservation: Reservation, *, skip_locked: bool = False) -> Reservation | None:
     """The reservation's row, locked for this transaction. With ``skip_locked`` (sweeps on
     PostgreSQL), None when another worker holds it: that worker is moving it already."""
-    rows = Reservation.objects.select_for_update(skip_locked=skip_locked).select_related(
-        "patron", "resource__area", "establishment"
-    )
+    # ``of``: lock this row only. Without it PostgreSQL also locks the joined patron, place
+    # and establishment rows, and SKIP LOCKED then skips reservations nobody is moving.
+    rows = Reservation.objects.select_for_update(
+        skip_locked=skip_locked, of=("self",)
+    ).select_related("patron", "resource__area", "establishment")
     if skip_locked:
         return rows.filter(pk=reservation.pk).first()
     return rows.get(pk=reservation.pk)
@@ -335,6 +341,9 @@ def _no_show(reservation: Reservation, moment: datetime) -> None:
     policy = effective_policy(reservation.establishment, reservation.resource.area)
     if not policy.noshow_limit:
         return
+    # One patron's no-shows are counted one transaction at a time: two workers sweeping two of
+    # them at once would otherwise both see the limit reached and suspend twice.
+    Patron.objects.select_for_update().filter(pk=reservation.patron_id).exists()
     counted = Reservation.objects.filter(
         patron_id=reservation.patron_id,
         establishment_id=reservation.establishment_id,

@@ -319,3 +319,13 @@ def test_another_browser_cannot_release_someone_elses_place(confirmed, client):
     with at(TUESDAY_10 + timedelta(minutes=20)):
         assert client.post(leave).status_code == 404
     assert reload(confirmed).state == ReservationState.CHECKED_IN
+
+
+def test_forged_forwarded_for_is_ignored_unless_a_proxy_is_trusted(rf, settings):
+    from strapontin.core.clients import client_address
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.7", REMOTE_ADDR="10.0.0.1")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_address(request) == "10.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_address(request) == "10.0.0.7"

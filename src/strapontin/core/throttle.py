@@ -33,6 +33,20 @@ def hit(scope: str, subject: str, *, limit: int, window: timedelta) -> int:
     return 0 if count <= limit else retry_after
 
 
+def blocked(scope: str, subject: str, *, limit: int, window: timedelta) -> int:
+    """Like :func:`hit` without counting: the seconds to wait if the limit is already passed."""
+    seconds = int(window.total_seconds())
+    moment = now()
+    window_start = math.floor(moment.timestamp() / seconds) * seconds
+    key = f"{_key(scope, subject)}:{window_start}"
+    if settings.REDIS_URL:
+        count = cache.get(key, 0)
+    else:
+        row = ThrottleCounter.objects.filter(key=key).first()
+        count = row.count if row else 0
+    return max(1, window_start + seconds - int(moment.timestamp())) if count >= limit else 0
+
+
 def _db_incr(key: str, expires_at: datetime) -> int:
     with transaction.atomic():
         updated = ThrottleCounter.objects.filter(key=key).update(count=F("count") + 1)

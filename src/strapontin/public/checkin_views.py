@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from strapontin.core import throttle
+from strapontin.core.clients import client_address
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.public import session
@@ -26,7 +27,6 @@ from strapontin.venues.models import CheckinMode, Establishment
 
 WRONG_CODES_PER_CLIENT = 10
 WRONG_CODES_PER_ESTABLISHMENT = 200
-ATTEMPTS_PER_CLIENT = 30
 WINDOW = timedelta(minutes=10)
 
 
@@ -78,10 +78,6 @@ def _pending_checkin(request: HttpRequest, establishment: Establishment) -> Rese
     return found[0] if found else None
 
 
-def _client(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def _too_many(request: HttpRequest, context: dict[str, Any], wait: int) -> HttpResponse:
     context["error"] = _(
         "Too many attempts. Try again in %(minutes)s minutes, or ask the front desk."
@@ -115,15 +111,14 @@ def validate(request: HttpRequest) -> HttpResponse:
             )
         return render(request, "public/validate.html", context)
 
-    wait = throttle.hit("checkin", _client(request), limit=ATTEMPTS_PER_CLIENT, window=WINDOW)
+    # Only failures count: a library's Wi-Fi may put hundreds of honest check-ins behind one
+    # address. A client past the limit is refused everything until the window resets.
+    client = client_address(request)
+    wait = throttle.blocked("checkin-wrong", client, limit=WRONG_CODES_PER_CLIENT, window=WINDOW)
     if wait:
         return _too_many(request, context, wait)
     if establishment is None:
-        wait = throttle.hit(
-            "checkin-wrong", _client(request), limit=WRONG_CODES_PER_CLIENT, window=WINDOW
-        )
-        if wait:
-            return _too_many(request, context, wait)
+        throttle.hit("checkin-wrong", client, limit=WRONG_CODES_PER_CLIENT, window=WINDOW)
         context["error"] = _(
             "This code is not valid. Check it on the poster at the entrance, or ask the front desk."
         )
@@ -145,6 +140,7 @@ def validate(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as error:
         if error.code in {"no_reservation_now", "invalid_code"}:
+            throttle.hit("checkin-wrong", client, limit=WRONG_CODES_PER_CLIENT, window=WINDOW)
             wait = throttle.hit(
                 "checkin-establishment",
                 str(establishment.pk),

@@ -310,34 +310,38 @@ def _locked(reservation: Reservation, *, skip_locked: bool = False) -> Reservati
     return rows.get(pk=reservation.pk)
 
 
-def _expire(reservation: Reservation, moment: datetime) -> None:
-    reservation.state = ReservationState.EXPIRED
+def _end_automatically(
+    reservation: Reservation, state: ReservationState, moment: datetime, why: str
+) -> None:
+    """A deadline passed: the place goes back to the others, and an e-mail says why."""
+    reservation.state = state
     reservation.ended_at = moment
     reservation.save(update_fields=["state", "ended_at"])
     log_action(
         reservation,
-        "reservation.expired",
+        f"reservation.{state}",
         actor=None,
         establishment_id=reservation.establishment_id,
-        reason="not confirmed before the deadline",
+        reason=why,
     )
     emails.send_cancelled(reservation)
+
+
+def _expire(reservation: Reservation, moment: datetime) -> None:
+    _end_automatically(
+        reservation, ReservationState.EXPIRED, moment, "not confirmed before the deadline"
+    )
 
 
 def _no_show(reservation: Reservation, moment: datetime) -> None:
     """Presence not validated in time: the place goes back to the others; repeated no-shows
     suspend booking at this establishment, per its policy."""
-    reservation.state = ReservationState.NO_SHOW
-    reservation.ended_at = moment
-    reservation.save(update_fields=["state", "ended_at"])
-    log_action(
+    _end_automatically(
         reservation,
-        "reservation.no_show",
-        actor=None,
-        establishment_id=reservation.establishment_id,
-        reason="presence not validated before the check-in window closed",
+        ReservationState.NO_SHOW,
+        moment,
+        "presence not validated before the check-in window closed",
     )
-    emails.send_cancelled(reservation)
     policy = effective_policy(reservation.establishment, reservation.resource.area)
     if not policy.noshow_limit:
         return

@@ -55,3 +55,26 @@ class BookingPolicyFactory(factory.django.DjangoModelFactory):
         model = BookingPolicy
 
     establishment = factory.SubFactory(EstablishmentFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A staff account (it signs in through the admin's login page)."""
+
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@bib.example.org")
+    is_staff = True
+    password = factory.django.Password("secret-password")
+
+
+class StaffRoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "desk.StaffRole"
+
+    user = factory.SubFactory(UserFactory)
+    establishment = factory.SubFactory(EstablishmentFactory)
+    role = "desk"

@@ -61,12 +61,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    # Listed so that /api/v1/docs serves Swagger UI from our own static files, not a CDN.
+    "ninja",
     "strapontin.config",
     "strapontin.core",
     "strapontin.venues",
     "strapontin.reservations",
     "strapontin.public",
     "strapontin.desk",
+    "strapontin.api",
 ]
 
 MIDDLEWARE = [

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from strapontin.api import v1 as api_v1
 
 
 @require_safe
@@ -26,5 +28,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include("strapontin.desk.urls")),
+    path("kiosk/", include("strapontin.desk.kiosk_urls")),
+    path("api/v1/", api_v1.api.urls),
+    re_path(r"^api/", api_v1.not_found),
     path("", include("strapontin.public.urls")),
 ]

@@ -178,6 +178,8 @@ class TokenPurpose(models.TextChoices):
     CONFIRM = "confirm", _("Confirm a reservation")
     CANCEL = "cancel", _("Cancel a reservation")
     SIGN_IN = "sign_in", _("Sign in to my reservations")
+    #: Given by the API to whoever booked, to read and act on that one reservation.
+    API = "api", _("Manage a reservation through the API")
 
 
 class AccessToken(models.Model):

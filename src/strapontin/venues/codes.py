@@ -14,8 +14,9 @@ ROTATING_LENGTH = 6
 
 
 def normalise_code(raw: str) -> str:
-    """People type codes loosely: ignore case, spaces and dashes; read O as 0 and I as 1."""
-    return "".join(c for c in (raw or "").upper() if c.isalnum())[:20]
+    """People type codes loosely: ignore case, spaces and dashes."""
+    # ASCII only: hmac.compare_digest refuses non-ASCII strings (a TypeError, so a 500).
+    return "".join(c for c in (raw or "").upper() if c.isascii() and c.isalnum())[:20]
 
 
 def time_step(at: datetime) -> int:

@@ -6,9 +6,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from strapontin.config.worker import run_worker
+from strapontin.desk.models import Role, StaffRole
+from strapontin.venues.models import Establishment
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on purpose: the demo's staff login
+DESK_USER = "accueil"
+DESK_PASSWORD = "accueil"  # noqa: S105 - printed on purpose: the demo's desk agent
+DESK_ESTABLISHMENT = "demo-bu"
 
 
 class Command(BaseCommand):
@@ -26,6 +31,7 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
+        self._desk_agent()
         stop = threading.Event()
         threading.Thread(target=run_worker, args=(stop,), daemon=True, name="worker").start()
         url = f"http://{options['addrport']}/"
@@ -33,6 +39,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\nStrapontin demo: {url}\n"
                 f"Staff login ({url}admin/ and {url}desk/): {DEMO_USER} / {DEMO_PASSWORD}\n"
+                f"Desk agent of Démo BU ({url}desk/): {DESK_USER} / {DESK_PASSWORD}\n"
                 f"E-mails are not sent: read them at {url}demo/mails/\n"
             )
         )
@@ -40,3 +47,18 @@ class Command(BaseCommand):
             call_command("runserver", options["addrport"], use_reloader=False)
         finally:
             stop.set()
+
+    def _desk_agent(self) -> None:
+        """A desk agent of Démo BU only: staff (to sign in), not a superuser."""
+        establishment = Establishment.objects.filter(slug=DESK_ESTABLISHMENT).first()
+        if establishment is None:
+            return
+        agent, created = get_user_model().objects.get_or_create(
+            username=DESK_USER, defaults={"is_staff": True}
+        )
+        if created:
+            agent.set_password(DESK_PASSWORD)
+            agent.save()
+        StaffRole.objects.get_or_create(
+            user=agent, establishment=establishment, defaults={"role": Role.DESK}
+        )

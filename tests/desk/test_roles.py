@@ -1,0 +1,177 @@
+"""Roles per establishment: a member of A sees nothing of B; managers can do what desk agents
+do, and more; superusers see everything; anonymous visitors are sent to the staff sign-in."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.test import Client
+
+from strapontin.config.management.commands import demo
+from strapontin.core.clock import now
+from strapontin.desk import permissions
+from strapontin.desk.models import Role, StaffRole
+from strapontin.reservations.models import Suspension
+from tests.desk.conftest import book_confirmed, signed_in
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+def test_staff_see_only_the_establishments_they_have_a_role_in(a, b, agent, manager, superuser):
+    assert list(permissions.staff_establishments(agent)) == [a]
+    assert list(permissions.staff_establishments(manager)) == [a]
+    assert set(permissions.staff_establishments(superuser)) == {a, b}
+    assert not permissions.staff_establishments(UserFactory(username="nobody")).exists()
+    assert not permissions.staff_establishments(AnonymousUser()).exists()
+
+
+def test_a_manager_can_do_what_a_desk_agent_does_and_more(a, agent, manager):
+    assert permissions.require_role(agent, a, Role.DESK) == Role.DESK
+    with pytest.raises(PermissionDenied):
+        permissions.require_role(agent, a, Role.MANAGER)
+    assert permissions.require_role(manager, a, Role.DESK) == Role.MANAGER
+    assert permissions.require_role(manager, a, Role.MANAGER) == Role.MANAGER
+
+
+def test_a_role_at_one_establishment_gives_nothing_at_another(b, agent, manager):
+    for user in (agent, manager):
+        with pytest.raises(PermissionDenied):
+            permissions.require_role(user, b, Role.DESK)
+
+
+def test_superusers_are_managers_everywhere_and_inactive_accounts_nowhere(a, b, superuser):
+    assert permissions.require_role(superuser, b, Role.MANAGER) == Role.MANAGER
+    superuser.is_active = False
+    superuser.save()
+    with pytest.raises(PermissionDenied):
+        permissions.require_role(superuser, a, Role.DESK)
+    with pytest.raises(PermissionDenied):
+        permissions.require_role(AnonymousUser(), a, Role.DESK)
+
+
+def test_one_role_per_user_and_establishment(a, agent):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StaffRole.objects.create(user=agent, establishment=a, role=Role.MANAGER)
+
+
+def back_office_urls(slug: str, reference: str, suspension_pk: int) -> dict[str, tuple[str, str]]:
+    """Every back-office URL of one establishment: name → (method, url)."""
+    return {
+        "day": ("get", f"/desk/{slug}/"),
+        "day_other_date": ("get", f"/desk/{slug}/?date=2026-03-03"),
+        "poster": ("get", f"/desk/{slug}/affiche/"),
+        "check_in": ("post", f"/desk/{slug}/reservations/{reference}/valider/"),
+        "cancel": ("post", f"/desk/{slug}/reservations/{reference}/annuler/"),
+        "lift": ("post", f"/desk/{slug}/suspensions/{suspension_pk}/lever/"),
+        "kiosk_link": ("post", f"/desk/{slug}/kiosque/"),
+        "code_confirm": ("get", f"/desk/{slug}/code/nouveau/"),
+        "code": ("post", f"/desk/{slug}/code/nouveau/"),
+        "mode": ("post", f"/desk/{slug}/code/mode/"),
+    }
+
+
+MANAGER_ONLY = {"kiosk_link", "code_confirm", "code", "mode"}
+
+
+@pytest.fixture
+def urls_of(place_a, place_b):
+    """The back-office URLs of A and of B, each with a reservation and a suspension of its own."""
+
+    def build(place):
+        reservation = book_confirmed(place, email=f"p@{place.establishment.slug}.org")
+        suspension = Suspension.objects.create(
+            patron=reservation.patron,
+            establishment=place.establishment,
+            starts_at=now(),
+            ends_at=now() + timedelta(days=7),
+            no_shows=3,
+        )
+        return back_office_urls(place.establishment.slug, reservation.reference, suspension.pk)
+
+    return {"a": build(place_a), "b": build(place_b)}
+
+
+def call(client: Client, method: str, url: str):
+    return client.get(url) if method == "get" else client.post(url, {"checkin_mode": "both"})
+
+
+@pytest.mark.parametrize("name", sorted(back_office_urls("x", "R", 1)))
+def test_each_role_reaches_exactly_what_it_may(name, urls_of, agent, manager):
+    for user, establishment, allowed in [
+        (agent, "a", name not in MANAGER_ONLY),
+        (manager, "a", True),
+        (agent, "b", False),
+        (manager, "b", False),
+    ]:
+        method, url = urls_of[establishment][name]
+        status = call(signed_in(user), method, url).status_code
+        if allowed:
+            assert status in (200, 302), (user.username, url, status)
+        else:
+            assert status == 403, (user.username, url, status)
+
+
+@pytest.mark.parametrize("name", sorted(back_office_urls("x", "R", 1)))
+def test_anonymous_visitors_are_sent_to_the_staff_sign_in(name, urls_of):
+    method, url = urls_of["a"][name]
+    response = call(Client(), method, url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=")
+
+
+def test_a_reservation_of_b_cannot_be_reached_through_a(urls_of, agent):
+    client = signed_in(agent)
+    reference_of_b = urls_of["b"]["check_in"][1].split("/")[4]
+    suspension_of_b = urls_of["b"]["lift"][1].split("/")[4]
+    assert client.post(f"/desk/bib-a/reservations/{reference_of_b}/valider/").status_code == 404
+    assert client.post(f"/desk/bib-a/reservations/{reference_of_b}/annuler/").status_code == 404
+    assert client.post(f"/desk/bib-a/suspensions/{suspension_of_b}/lever/").status_code == 404
+
+
+def test_desk_home_lists_only_the_users_establishments(a, b, agent, superuser):
+    html = signed_in(agent).get("/desk/").content.decode()
+    assert "Bib A" in html
+    assert "Bib B" not in html
+    html = signed_in(superuser).get("/desk/").content.decode()
+    assert "Bib A" in html
+    assert "Bib B" in html
+
+
+def test_staff_without_any_role_are_told_to_ask_for_one(a):
+    client = signed_in(UserFactory(username="newcomer"))
+    assert client.get("/desk/").status_code == 200
+    assert client.get("/desk/bib-a/").status_code == 403
+
+
+def test_an_unknown_establishment_is_a_404(agent):
+    assert signed_in(agent).get("/desk/nowhere/").status_code == 404
+
+
+def test_the_demo_has_a_desk_agent_of_demo_bu_only(db):
+    call_command("seed_demo")
+    demo.Command()._desk_agent()
+    demo.Command()._desk_agent()  # idempotent
+    role = StaffRole.objects.get(user__username=demo.DESK_USER)
+    assert (role.establishment.slug, role.role) == ("demo-bu", Role.DESK)
+    assert role.user.is_staff
+    assert not role.user.is_superuser
+    assert role.user.check_password(demo.DESK_PASSWORD)
+    assert [e.slug for e in permissions.staff_establishments(role.user)] == ["demo-bu"]
+
+
+def test_giving_a_role_in_the_admin_lets_the_user_sign_in_as_staff(a, superuser):
+    newcomer = UserFactory(username="newcomer", is_staff=False)
+    client = signed_in(superuser)
+    assert client.get("/admin/desk/staffrole/add/").status_code == 200
+    response = client.post(
+        "/admin/desk/staffrole/add/",
+        {"user": newcomer.pk, "establishment": a.pk, "role": "manager"},
+    )
+    assert response.status_code == 302
+    newcomer.refresh_from_db()
+    assert newcomer.is_staff
+    assert permissions.role_of(newcomer, a) == Role.MANAGER

@@ -9,7 +9,12 @@ from datetime import time, timedelta
 from django.db import transaction
 
 from strapontin.core.clock import now
-from strapontin.reservations.models import Patron, Reservation, ReservationState
+from strapontin.reservations.models import (
+    CheckinMethod,
+    Patron,
+    Reservation,
+    ReservationState,
+)
 from strapontin.venues.models import (
     Area,
     BookingPolicy,
@@ -116,10 +121,13 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
                 checkin_closes_at=min(
                     start + timedelta(minutes=policy.checkin_closes_after_minutes), end
                 ),
-                # Seed data, not a transition: there is no history to audit.
-                state=ReservationState.CONFIRMED,
+                # Seed data, not a transition: there is no history to audit. Marked present,
+                # so that the sweeps do not fill the demo mailbox with no-show e-mails.
+                state=ReservationState.CHECKED_IN,
                 created_at=now(),
                 confirmed_at=now(),
+                checked_in_at=start,
+                checkin_method=CheckinMethod.DESK,
             )
 
 

@@ -1,6 +1,8 @@
+import os
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -23,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not os.environ.get("BASE_URL"):
+            # Links in the demo's e-mails point to where the demo listens.
+            settings.BASE_URL = f"http://{options['addrport']}"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
         user, created = get_user_model().objects.get_or_create(

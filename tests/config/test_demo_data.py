@@ -1,0 +1,28 @@
+"""The demo data the guide describes, created idempotently."""
+
+from datetime import time
+
+from django.core.management import call_command
+
+from strapontin.reservations.models import Reservation
+from strapontin.venues.models import Establishment, OpeningHours, ResourceKind
+
+
+def test_seed_demo_builds_demo_bu_and_a_second_library_once(db):
+    call_command("seed_demo")
+    counts = (Establishment.objects.count(), Reservation.objects.count())
+    call_command("seed_demo")
+    assert (Establishment.objects.count(), Reservation.objects.count()) == counts
+
+    bu = Establishment.objects.get(slug="demo-bu")
+    assert bu.name == "Démo BU"
+    assert [a.name for a in bu.areas.all()] == ["Étage 1", "Étage 2", "Étage 3"]
+    assert bu.resources.filter(kind=ResourceKind.SEAT).count() >= 100
+    assert bu.resources.filter(kind=ResourceKind.ROOM).count() == 4
+    assert bu.resources.filter(features__isnull=False).distinct().count() > 50
+    hours = set(
+        OpeningHours.objects.filter(establishment=bu).values_list("weekday", "opens", "closes")
+    )
+    assert hours == {(d, time(8), time(22)) for d in range(6)}
+    assert bu.timezone == "Europe/Paris"
+    assert Establishment.objects.exclude(pk=bu.pk).exists()

@@ -273,3 +273,23 @@ def test_live_occupancy_counts_present_expected_and_free(place, client):
     assert (figures["present"], figures["expected"]) == (1, 0)
     page = client.get(f"/{place.establishment.slug}/").content.decode()
     assert "<dd>1</dd>" in page
+
+
+def test_a_large_grid_is_paged_with_a_constant_number_of_queries(
+    place, client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = f"/{place.establishment.slug}/reservation/?date=2026-03-03"
+    client.get(url)  # warm: the session and the caches of the first request
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(120):
+        ResourceFactory(area=place.area)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url).content.decode()
+    assert page.count('<fieldset class="place">') == 40
+    assert "page=2" in page
+    last = client.get(f"{url}&page=4").content.decode()
+    assert last.count('<fieldset class="place">') == 121 - 3 * 40

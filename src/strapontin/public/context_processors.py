@@ -5,4 +5,5 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"demo_mailbox": settings.DEMO_MAILBOX}
+    # BASE_URL: what the entrance QR codes encode, which the check-in scanner recognises.
+    return {"demo_mailbox": settings.DEMO_MAILBOX, "site_base_url": settings.BASE_URL}

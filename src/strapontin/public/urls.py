@@ -1,11 +1,14 @@
 from django.urls import path
 
-from strapontin.public import checkin_views, views
+from strapontin.public import checkin_views, pwa_views, views
 
 app_name = "public"
 
 urlpatterns = [
     path("", views.establishments, name="establishments"),
+    path("manifest.webmanifest", pwa_views.manifest, name="manifest"),
+    path("sw.js", pwa_views.service_worker, name="service_worker"),
+    path("hors-ligne/", pwa_views.offline, name="offline"),
     path("reservation/validate", checkin_views.validate, name="validate"),
     path("mes-reservations/", views.my_reservations, name="my_reservations"),
     path(

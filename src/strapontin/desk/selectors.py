@@ -1,10 +1,12 @@
 """What the front desk reads: one day's reservations of an establishment, its suspensions."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 
+from strapontin.core.models import AuditEntry
 from strapontin.reservations.models import Reservation, ReservationState, Suspension
 from strapontin.reservations.selectors import effective_state
 from strapontin.venues.models import Establishment
@@ -89,4 +91,29 @@ def active_suspensions(establishment: Establishment, moment: datetime) -> QueryS
         )
         .select_related("patron")
         .order_by("ends_at")
+    )
+
+
+def audit_by_reservation(reservations: list[Reservation]) -> dict[int, list[AuditEntry]]:
+    """Each reservation's audit entries (who did what, when, why), in one query for the page."""
+    found: dict[int, list[AuditEntry]] = defaultdict(list)
+    if not reservations:
+        return found
+    subject_type = Reservation._meta.label_lower
+    entries = (
+        AuditEntry.objects.filter(
+            subject_type=subject_type, subject_id__in=[r.pk for r in reservations]
+        )
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+    for entry in entries:
+        found[entry.subject_id].append(entry)
+    return found
+
+
+def journal(establishment: Establishment) -> QuerySet[AuditEntry]:
+    """Everything staff and the system did at one establishment, newest first."""
+    return AuditEntry.objects.filter(establishment_id=establishment.pk).order_by(
+        "-created_at", "-id"
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strapontin.desk import codes_views, views
+from strapontin.desk import codes_views, management_views, manager_views, views
 
 app_name = "desk"
 
@@ -18,4 +18,32 @@ urlpatterns = [
         name="static_code_regenerate",
     ),
     path("<slug:slug>/code/mode/", codes_views.checkin_mode_set, name="checkin_mode"),
+    path("<slug:slug>/sur-place/", views.walk_in, name="walk_in"),
+    path("<slug:slug>/fermetures/", manager_views.closures, name="closures"),
+    path("<slug:slug>/statistiques/", manager_views.statistics, name="statistics"),
+    path("<slug:slug>/statistiques.csv", manager_views.statistics_csv, name="statistics_csv"),
+    path("<slug:slug>/journal/", manager_views.journal, name="journal"),
+    path("<slug:slug>/gestion/", management_views.management, name="management"),
+    path("<slug:slug>/gestion/zones/", management_views.area_create, name="area_create"),
+    path(
+        "<slug:slug>/gestion/zones/<int:pk>/renommer/",
+        management_views.area_rename,
+        name="area_rename",
+    ),
+    path(
+        "<slug:slug>/gestion/zones/<int:pk>/deplacer/", management_views.area_move, name="area_move"
+    ),
+    path("<slug:slug>/gestion/places/", management_views.places_bulk, name="places_bulk"),
+    path(
+        "<slug:slug>/gestion/places/<int:pk>/active/",
+        management_views.place_active,
+        name="place_active",
+    ),
+    path("<slug:slug>/gestion/horaires/", management_views.hours_add, name="hours_add"),
+    path(
+        "<slug:slug>/gestion/horaires/<int:pk>/supprimer/",
+        management_views.hours_remove,
+        name="hours_remove",
+    ),
+    path("<slug:slug>/gestion/regles/", management_views.policy, name="policy"),
 ]

@@ -10,17 +10,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.desk import permissions, selectors
+from strapontin.desk.forms import WalkInForm
 from strapontin.desk.models import Role
 from strapontin.reservations import presence, services
-from strapontin.reservations.models import Reservation, Suspension
+from strapontin.reservations.models import Reservation, ReservationState, Suspension
+from strapontin.reservations.selectors import occupancy_now
 from strapontin.venues.models import CheckinMode, Establishment
 from strapontin.venues.schedule import local_date
 
@@ -28,7 +31,7 @@ from strapontin.venues.schedule import local_date
 CANCEL_REASON_PRESETS = [
     gettext_lazy("Exceptional closure"),
     gettext_lazy("Schedule change"),
-    gettext_lazy("Place out of order"),
+    gettext_lazy("Place unavailable"),
     gettext_lazy("At the patron's request"),
 ]
 
@@ -61,7 +64,7 @@ def _day(raw: str | None, today: date) -> date:
 def desk_url(establishment: Establishment, source: QueryDict | None = None) -> str:
     """The desk page, keeping the day and the search the staff member was looking at."""
     url = reverse("desk:day", args=[establishment.slug])
-    kept = {k: source[k] for k in ("date", "q") if source is not None and source.get(k)}
+    kept = {k: source[k] for k in ("date", "q", "state") if source is not None and source.get(k)}
     return f"{url}?{urlencode(kept)}" if kept else url
 
 
@@ -72,16 +75,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "desk/home.html", {"establishments": establishments})
 
 
+def _state(raw: str | None) -> str:
+    return raw if raw in ReservationState.values else ""
+
+
 @require_safe
 @never_cache
 @login_required
 def day(request: HttpRequest, slug: str) -> HttpResponse:
+    """The day's reservations; an htmx request (the 30-second refresh) gets only the list."""
     establishment = establishment_for(request, slug)
     role = permissions.role_of(request.user, establishment)
     moment = now()
     today = local_date(moment, establishment.tz)
     shown = _day(request.GET.get("date"), today)
     query = request.GET.get("q", "").strip()[:254]
+    state = _state(request.GET.get("state"))
+    desk = selectors.desk_day(establishment, shown, moment, query)
+    rows = [row for row in desk.rows if row.state == state] if state else desk.rows
+    journal = selectors.audit_by_reservation([row.reservation for row in rows])
     context = {
         "establishment": establishment,
         "is_manager": role == Role.MANAGER,
@@ -91,12 +103,61 @@ def day(request: HttpRequest, slug: str) -> HttpResponse:
         "next_day": shown + timedelta(days=1),
         "today": today,
         "q": query,
-        "desk": selectors.desk_day(establishment, shown, moment, query),
-        "suspensions": selectors.active_suspensions(establishment, moment),
+        "state": state,
+        "states": ReservationState.choices,
+        "desk": desk,
+        "rows": rows,
+        "items": [(row, journal.get(row.reservation.pk, [])) for row in rows],
+        "occupancy": occupancy_now(establishment) if shown == today else None,
         "reason_presets": [str(preset) for preset in CANCEL_REASON_PRESETS],
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "desk/day.html#desk-live", context)
+    context |= {
+        "suspensions": selectors.active_suspensions(establishment, moment),
         "checkin_modes": CheckinMode.choices,
+        "walk_in": WalkInForm(establishment=establishment, day=today) if shown == today else None,
     }
     return render(request, "desk/day.html", context)
+
+
+@require_POST
+@login_required
+def walk_in(request: HttpRequest, slug: str) -> HttpResponse:
+    """Book for a patron standing at the desk: confirmed at once, the slot under way allowed."""
+    establishment = establishment_for(request, slug)
+    today = local_date(now(), establishment.tz)
+    form = WalkInForm(request.POST, establishment=establishment, day=today)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else str(error))
+        return HttpResponseRedirect(desk_url(establishment) + "#walk-in")
+    start, end = form.interval()
+    try:
+        reservation = services.reservation_create(
+            resource=form.cleaned_data["resource"],
+            email=form.cleaned_data["email"],
+            start=start,
+            end=end,
+            language=get_language() or "fr",
+            booked_by=staff_user(request),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(desk_url(establishment) + "#walk-in")
+    messages.success(
+        request,
+        _("Booked for %(email)s: %(place)s, %(start)s–%(end)s.")
+        % {
+            "email": reservation.patron.email,
+            "place": str(reservation.resource),
+            "start": date_format(start.astimezone(establishment.tz), "H:i"),
+            "end": date_format(end.astimezone(establishment.tz), "H:i"),
+        },
+    )
+    return HttpResponseRedirect(desk_url(establishment) + f"#r-{reservation.reference}")
 
 
 def _reservation(establishment: Establishment, reference: str) -> Reservation:
@@ -125,6 +186,13 @@ def check_in(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
     return HttpResponseRedirect(desk_url(establishment, request.POST))
 
 
+def cancel_reason(data: QueryDict) -> str:
+    """A preset, free text, or both ("Exceptional closure: water leak")."""
+    preset = data.get("preset", "").strip()
+    free = data.get("reason", "").strip()
+    return (f"{preset}: {free}" if preset and free else preset or free)[:500]
+
+
 @require_POST
 @login_required
 def cancel(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
@@ -134,7 +202,7 @@ def cancel(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
         services.reservation_cancel_by_staff(
             reservation=reservation,
             user=staff_user(request),
-            reason=request.POST.get("reason", "")[:500],
+            reason=cancel_reason(request.POST),
         )
     except DomainError as error:
         messages.error(request, f"{reservation.patron.email}: {error.message}")

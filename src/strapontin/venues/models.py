@@ -339,8 +339,11 @@ class BookingPolicy(models.Model):
         return str(self.area) if self.area_id else str(self.establishment)
 
     def clean(self) -> None:
+        if not self.slot_minutes:  # already refused by its validator; nothing to divide by
+            return
         for field in ("min_duration_minutes", "max_duration_minutes"):
-            if getattr(self, field) % self.slot_minutes:
+            value = getattr(self, field)
+            if value and value % self.slot_minutes:
                 raise ValidationError({field: _("Must be a multiple of the slot length.")})
         if self.area is not None and self.area.establishment_id != self.establishment_id:
             raise ValidationError({"area": _("This area belongs to another establishment.")})

@@ -81,3 +81,15 @@ document.addEventListener("DOMContentLoaded", () => {
 
   schedule();
 });
+
+// Front desk: the list refreshes itself every 30 s (htmx polling); skip a refresh while the
+// agent is in the middle of something in it (a cancel form open, a field focused).
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const live = event.detail.elt;
+  if (!live.matches || !live.matches("[data-live]")) {
+    return;
+  }
+  if (live.querySelector("details[open]") || live.contains(document.activeElement)) {
+    event.preventDefault();
+  }
+});

@@ -1,0 +1,126 @@
+"""The desk day page: booking for a walk-in patron, cancellation presets, the state filter,
+the live counts and the htmx refresh of the list, each reservation's history."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+
+from strapontin.reservations import presence
+from strapontin.reservations.models import CancelCause, Reservation, ReservationState
+from tests.desk.conftest import TODAY_10, book_confirmed, signed_in
+from tests.factories import ResourceFactory
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+def levels(response) -> list[str]:
+    return [m.level_tag for m in get_messages(response.wsgi_request)]
+
+
+def walk_in(client, place, **overrides):
+    data = {"resource": place.pk, "start": "09:00", "duration": 60, "email": "walk@example.org"}
+    return client.post("/desk/bib-a/sur-place/", data | overrides)
+
+
+def test_a_walk_in_is_booked_confirmed_at_once_even_for_the_slot_under_way(place_a, agent, clock):
+    clock.shift(timedelta(minutes=20))  # 09:20: the 09:00 slot is under way
+    response = walk_in(signed_in(agent), place_a)
+    assert response.status_code == 302
+    assert levels(response) == ["success"]
+    reservation = Reservation.objects.get(patron__email="walk@example.org")
+    assert reservation.state == ReservationState.CONFIRMED
+    assert reservation.resource == place_a
+    assert response["Location"].endswith(f"#r-{reservation.reference}")
+
+
+def test_a_walk_in_on_a_taken_place_shows_the_domain_error(place_a, agent):
+    client = signed_in(agent)
+    walk_in(client, place_a, email="first@example.org")
+    response = walk_in(client, place_a)
+    assert levels(response)[-1] == "error"
+    assert not Reservation.objects.filter(patron__email="walk@example.org").exists()
+
+
+def test_a_walk_in_form_with_bad_fields_is_refused_with_messages(place_a, place_b, agent):
+    client = signed_in(agent)
+    for bad in ({"email": "not-an-address"}, {"start": "03:17"}, {"resource": place_b.pk}):
+        response = walk_in(client, place_a, **bad)
+        assert response.status_code == 302
+        assert "error" in levels(response), bad
+    assert not Reservation.objects.exists()
+
+
+def test_the_day_page_offers_the_walk_in_form_today_only(place_a, agent):
+    client = signed_in(agent)
+    assert 'id="walk-in"' in client.get("/desk/bib-a/").content.decode()
+    assert 'id="walk-in"' not in client.get("/desk/bib-a/?date=2026-03-03").content.decode()
+
+
+def test_a_preset_and_free_text_make_the_cancellation_reason(place_a, agent):
+    reservation = book_confirmed(place_a)
+    client = signed_in(agent)
+    presets = client.get("/desk/bib-a/").context["reason_presets"]
+    assert len(presets) == 4
+    client.post(
+        f"/desk/bib-a/reservations/{reservation.reference}/annuler/",
+        {"preset": presets[0], "reason": "water leak"},
+    )
+    reservation.refresh_from_db()
+    assert reservation.state == ReservationState.CANCELLED
+    assert reservation.cancel_cause == CancelCause.STAFF
+    assert reservation.cancel_reason == f"{presets[0]}: water leak"
+
+
+def test_the_state_filter_keeps_only_that_state(place_a, agent):
+    confirmed = book_confirmed(place_a, "confirmed@example.org")
+    cancelled = book_confirmed(
+        place_a, "cancelled@example.org", start=TODAY_10 + timedelta(hours=2)
+    )
+    signed_in(agent).post(
+        f"/desk/bib-a/reservations/{cancelled.reference}/annuler/", {"reason": "test"}
+    )
+    client = signed_in(agent)
+    html = client.get("/desk/bib-a/", {"state": "cancelled"}).content.decode()
+    assert cancelled.reference in html
+    assert confirmed.reference not in html
+    html = client.get("/desk/bib-a/", {"state": "nonsense"}).content.decode()
+    assert cancelled.reference in html
+    assert confirmed.reference in html
+
+
+def test_counts_show_present_expected_and_free_now(place_a, agent, clock):
+    other = ResourceFactory(area=place_a.area)
+    third = ResourceFactory(area=place_a.area)
+    here = book_confirmed(place_a, "here@example.org")
+    book_confirmed(other, "coming@example.org")
+    clock.move_to(TODAY_10 + timedelta(minutes=5))
+    presence.reservation_check_in_at_desk(reservation=here, user=agent)
+    assert third.is_active
+    response = signed_in(agent).get("/desk/bib-a/")
+    occupancy = response.context["occupancy"]
+    assert (occupancy.present, occupancy.expected, occupancy.free_now) == (1, 1, 1)
+
+
+def test_htmx_polling_gets_only_the_list(place_a, agent):
+    reservation = book_confirmed(place_a)
+    client = signed_in(agent)
+    full = client.get("/desk/bib-a/").content.decode()
+    assert 'hx-trigger="every 30s"' in full
+    assert "htmx.min.js" in full
+    part = client.get("/desk/bib-a/", headers={"HX-Request": "true"}).content.decode()
+    assert reservation.reference in part
+    assert "<html" not in part
+    assert "suspensions-title" not in part
+    assert part.lstrip().startswith('<div id="desk-live"')
+
+
+def test_each_reservation_shows_its_history(place_a, agent):
+    reservation = book_confirmed(place_a)
+    signed_in(agent).post(
+        f"/desk/bib-a/reservations/{reservation.reference}/annuler/",
+        {"preset": "Schedule change"},
+    )
+    html = signed_in(agent).get("/desk/bib-a/").content.decode()
+    assert "reservation.cancelled_by_staff" in html
+    assert "agent-a" in html

@@ -89,6 +89,7 @@ def back_office_urls(
         "hours_add": ("post", f"/desk/{slug}/gestion/horaires/"),
         "hours_remove": ("post", f"/desk/{slug}/gestion/horaires/{hours}/supprimer/"),
         "policy": ("post", f"/desk/{slug}/gestion/regles/"),
+        "staff_add": ("post", f"/desk/{slug}/gestion/equipe/"),
     }
 
 
@@ -111,9 +112,17 @@ MANAGER_ONLY = {
     "hours_add",
     "hours_remove",
     "policy",
+    "staff_add",
 }
 #: Posted without their fields here: allowed users get the form back with its errors.
-FORM_POSTS = {"closures_post", "area_create", "places_bulk", "hours_add", "policy"}
+FORM_POSTS = {
+    "closures_post",
+    "area_create",
+    "places_bulk",
+    "hours_add",
+    "policy",
+    "staff_add",
+}
 
 
 @pytest.fixture

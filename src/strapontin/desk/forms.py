@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from strapontin.desk.models import Role
 from strapontin.venues.models import (
     Area,
     BookingPolicy,
@@ -277,3 +278,14 @@ class PolicyForm(forms.ModelForm):
         if low and high and low > high:
             self.add_error("max_duration_minutes", _("The maximum is below the minimum."))
         return data
+
+
+class StaffMemberForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    password = forms.CharField(
+        label=_("Password (only to create a new account)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )

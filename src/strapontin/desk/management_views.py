@@ -15,8 +15,15 @@ from django.views.decorators.http import require_POST, require_safe
 
 from strapontin.core.errors import DomainError
 from strapontin.desk import management_services as manage
-from strapontin.desk.forms import AreaForm, BulkPlacesForm, OpeningHoursForm, PolicyForm
-from strapontin.desk.models import Role
+from strapontin.desk import team
+from strapontin.desk.forms import (
+    AreaForm,
+    BulkPlacesForm,
+    OpeningHoursForm,
+    PolicyForm,
+    StaffMemberForm,
+)
+from strapontin.desk.models import Role, StaffRole
 from strapontin.desk.views import establishment_for, staff_user
 from strapontin.venues.models import (
     Area,
@@ -44,6 +51,8 @@ def _page(
         "bulk_form": BulkPlacesForm(establishment=establishment),
         "hours_form": OpeningHoursForm(establishment=establishment),
         "policy_form": PolicyForm(instance=policy or BookingPolicy(establishment=establishment)),
+        "team": StaffRole.objects.filter(establishment=establishment).select_related("user"),
+        "staff_form": StaffMemberForm(),
     }
     context.update(forms)
     return render(request, "desk/management.html", context, status=status)
@@ -209,3 +218,41 @@ def policy(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, _("Booking rules saved."))
             return _back(establishment, "#policy")
     return _page(request, establishment, status=400, policy_form=form)
+
+
+@require_POST
+@login_required
+def staff_add(request: HttpRequest, slug: str) -> HttpResponse:
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    form = StaffMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            team.staff_member_add(
+                establishment=establishment,
+                username=form.cleaned_data["username"],
+                role=Role(form.cleaned_data["role"]),
+                password=form.cleaned_data["password"],
+                user=staff_user(request),
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The team is updated."))
+            return _back(establishment, "#team")
+    return _page(request, establishment, status=400, staff_form=form)
+
+
+@require_POST
+@login_required
+def staff_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    staff_role = get_object_or_404(
+        StaffRole.objects.select_related("user"), pk=pk, establishment=establishment
+    )
+    try:
+        team.staff_member_remove(staff_role=staff_role, user=staff_user(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The team is updated."))
+    return _back(establishment, "#team")

@@ -46,4 +46,10 @@ urlpatterns = [
         name="hours_remove",
     ),
     path("<slug:slug>/gestion/regles/", management_views.policy, name="policy"),
+    path("<slug:slug>/gestion/equipe/", management_views.staff_add, name="staff_add"),
+    path(
+        "<slug:slug>/gestion/equipe/<int:pk>/retirer/",
+        management_views.staff_remove,
+        name="staff_remove",
+    ),
 ]

@@ -124,3 +124,17 @@ def test_each_reservation_shows_its_history(place_a, agent):
     html = signed_in(agent).get("/desk/bib-a/").content.decode()
     assert "reservation.cancelled_by_staff" in html
     assert "agent-a" in html
+
+
+def test_the_day_as_a_timeline_marks_each_booked_hour_by_state(a, place_a, agent):
+    from tests.desk.conftest import book_confirmed, signed_in
+
+    book_confirmed(place_a, email="tl@example.org")  # 10:00–11:00 today, expected
+    page = signed_in(agent).get("/desk/bib-a/?vue=frise").content.decode()
+    table = page.split('class="desk-timeline"')[1].split("</table>")[0]
+    row = next(line for line in table.split("<tr>") if place_a.label in line)
+    cells = row.split("<td>")[1:]
+    assert len(cells) == 14  # 08h … 21h
+    assert "○" in cells[2]  # 10h
+    assert "○" not in cells[1] + cells[3]
+    assert "tl@example.org" in cells[2]

@@ -2,15 +2,16 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
+from strapontin.core.intervals import overlaps
 from strapontin.core.models import AuditEntry
 from strapontin.reservations.models import Reservation, ReservationState, Suspension
 from strapontin.reservations.selectors import effective_state
-from strapontin.venues.models import Establishment
-from strapontin.venues.schedule import day_bounds
+from strapontin.venues.models import Establishment, Resource
+from strapontin.venues.schedule import day_bounds, opening_hours_of
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,57 @@ def journal(establishment: Establishment) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(establishment_id=establishment.pk).order_by(
         "-created_at", "-id"
     )
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One place's day at the desk: per hour column, the reservations that touch it."""
+
+    place: Resource
+    cells: list[list[DeskRow]]
+
+
+def desk_timeline(
+    establishment: Establishment, day: date, rows: list[DeskRow]
+) -> tuple[list[datetime], list[TimelineRow]]:
+    """The day as a timeline: hour columns over the opening hours, a line per booked place.
+    Only reservations that hold or held their place are drawn."""
+    openings = opening_hours_of(establishment, day).openings
+    if not openings:
+        return [], []
+    first = openings[0].start.replace(minute=0)
+    hours = []
+    cursor = first
+    while cursor < openings[-1].end:
+        hours.append(cursor)
+        cursor = cursor + timedelta(hours=1)
+    shown = {
+        ReservationState.PENDING,
+        ReservationState.CONFIRMED,
+        ReservationState.CHECKED_IN,
+        ReservationState.RELEASED,
+    }
+    by_place: dict[int, list[DeskRow]] = defaultdict(list)
+    places: dict[int, Resource] = {}
+    for row in rows:
+        if row.state in shown:
+            by_place[row.reservation.resource_id].append(row)
+            places[row.reservation.resource_id] = row.reservation.resource
+    lines = [
+        TimelineRow(
+            place=places[pk],
+            cells=[
+                [
+                    row
+                    for row in booked
+                    if overlaps(
+                        row.reservation.start, row.reservation.end, hour, hour + timedelta(hours=1)
+                    )
+                ]
+                for hour in hours
+            ],
+        )
+        for pk, booked in by_place.items()
+    ]
+    lines.sort(key=lambda line: (line.place.area.position, line.place.position, line.place.pk))
+    return hours, lines

@@ -110,7 +110,10 @@ def day(request: HttpRequest, slug: str) -> HttpResponse:
         "items": [(row, journal.get(row.reservation.pk, [])) for row in rows],
         "occupancy": occupancy_now(establishment) if shown == today else None,
         "reason_presets": [str(preset) for preset in CANCEL_REASON_PRESETS],
+        "as_timeline": request.GET.get("vue") == "frise",
     }
+    if context["as_timeline"]:
+        context["hours"], context["timeline"] = selectors.desk_timeline(establishment, shown, rows)
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "desk/day.html#desk-live", context)
     context |= {

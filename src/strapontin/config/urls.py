@@ -25,6 +25,11 @@ admin.site.site_title = "Strapontin"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that do not name an icon (the admin's).
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("strapontin/icons/favicon-32.png"), permanent=True),
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include("strapontin.desk.urls")),

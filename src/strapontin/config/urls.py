@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.generic import RedirectView
 
 from strapontin.api import v1 as api_v1
 

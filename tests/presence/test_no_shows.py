@@ -82,7 +82,7 @@ def test_a_suspended_patron_cannot_book_here_until_it_ends(place):
     with at(THIRD_CLOSE + timedelta(minutes=1)), pytest.raises(DomainError) as caught:
         book(place, start=paris(2026, 3, 5, 10, 0))
     assert caught.value.code == "suspended"
-    assert "11/03/2026 10:30" in caught.value.message
+    assert "11 mars 2026, 10:30" in caught.value.message
     with at(paris(2026, 3, 11, 10, 30)):
         assert book(place, start=paris(2026, 3, 12, 10, 0)).state == ReservationState.CONFIRMED
 

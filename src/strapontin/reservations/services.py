@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.audit import log_action
@@ -147,7 +148,7 @@ def _check_not_suspended(patron: Patron, resource: Resource, moment: datetime) -
                 "After several reservations without validated presence, booking here is "
                 "suspended until %(date)s."
             )
-            % {"date": until.strftime("%d/%m/%Y %H:%M")},
+            % {"date": date_format(until, "j F Y, H:i")},
         )
 
 

@@ -209,14 +209,18 @@ def reservation_create(
     policy = effective_policy(establishment, resource.area)
     day = local_date(start, establishment.tz)
     at_desk = booked_by is not None
-    check_slot(
-        policy,
-        opening_hours_of(establishment, day, resource.area),
-        start,
-        end,
-        moment,
-        allow_current_slot=at_desk,
-    )
+
+    def check_hours_and_policy() -> None:
+        check_slot(
+            policy,
+            opening_hours_of(establishment, day, resource.area),
+            start,
+            end,
+            moment,
+            allow_current_slot=at_desk,
+        )
+
+    check_hours_and_policy()
     # Most losers of a rush stop here, without waiting for the write lock or the place's row.
     if _place_is_taken(resource, start, end, moment):
         raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
@@ -225,14 +229,7 @@ def reservation_create(
         with transaction.atomic():
             _lock_place(resource)  # lock order: place, reservations, patrons
             # Again under the lock: a closure declared meanwhile locks the same rows.
-            check_slot(
-                policy,
-                opening_hours_of(establishment, day, resource.area),
-                start,
-                end,
-                moment,
-                allow_current_slot=at_desk,
-            )
+            check_hours_and_policy()
             _expire_overdue_on(resource, start, end, moment)
             patron, _created = Patron.objects.get_or_create(
                 email=email, defaults={"language": language}

@@ -78,3 +78,28 @@ class StaffRoleFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     establishment = factory.SubFactory(EstablishmentFactory)
     role = "desk"
+
+
+def reservation_in_march_2026(place, patron, day, start_hour, end_hour, state, **extra):
+    """A reservation row as history has left it (statistics, live figures): stored as is,
+    since no transition of today's services leads to a past state on a past day."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from strapontin.reservations.models import Reservation
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2026, 3, day, start_hour, 0, tzinfo=paris)
+    end = datetime(2026, 3, day, end_hour, 0, tzinfo=paris)
+    return Reservation.objects.create(
+        establishment=place.establishment,
+        resource=place,
+        patron=patron,
+        start=start,
+        end=end,
+        state=state,
+        created_at=start - timedelta(days=1),
+        checkin_opens_at=start,
+        checkin_closes_at=end,
+        **extra,
+    )

@@ -14,7 +14,7 @@ from strapontin.reservations.statistics import establishment_statistics, statist
 from strapontin.venues.models import ScheduleException
 from tests.conftest import paris
 from tests.desk.conftest import TODAY_10, book_confirmed, signed_in
-from tests.factories import AreaFactory, ResourceFactory
+from tests.factories import AreaFactory, ResourceFactory, reservation_in_march_2026
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -107,33 +107,19 @@ def test_an_area_of_another_establishment_cannot_be_closed_from_here(place_a, pl
     assert not ScheduleException.objects.exists()
 
 
-def _reservation(place, patron, day, start_hour, end_hour, state, **extra):
-    start, end = paris(2026, 3, day, start_hour, 0), paris(2026, 3, day, end_hour, 0)
-    return Reservation.objects.create(
-        establishment=place.establishment,
-        resource=place,
-        patron=patron,
-        start=start,
-        end=end,
-        state=state,
-        created_at=paris(2026, 2, 20, 12, 0),
-        checkin_opens_at=start,
-        checkin_closes_at=end,
-        **extra,
-    )
-
-
 @pytest.fixture
 def history(place_a):
     """Last week's use of A, by hand: 2 used, 1 no-show, 2 cancelled, 1 expired."""
     patron = Patron.objects.create(email="p@example.org")
     s = ReservationState
-    _reservation(place_a, patron, 1, 10, 12, s.CHECKED_IN)
-    _reservation(place_a, patron, 1, 14, 16, s.RELEASED, ended_at=paris(2026, 3, 1, 15, 0))
-    _reservation(place_a, patron, 2, 9, 10, s.NO_SHOW)
-    _reservation(place_a, patron, 2, 10, 11, s.CANCELLED, cancel_cause="staff")
-    _reservation(place_a, patron, 2, 11, 12, s.CANCELLED, cancel_cause="patron")
-    _reservation(place_a, patron, 2, 12, 13, s.EXPIRED)
+    reservation_in_march_2026(place_a, patron, 1, 10, 12, s.CHECKED_IN)
+    reservation_in_march_2026(
+        place_a, patron, 1, 14, 16, s.RELEASED, ended_at=paris(2026, 3, 1, 15, 0)
+    )
+    reservation_in_march_2026(place_a, patron, 2, 9, 10, s.NO_SHOW)
+    reservation_in_march_2026(place_a, patron, 2, 10, 11, s.CANCELLED, cancel_cause="staff")
+    reservation_in_march_2026(place_a, patron, 2, 11, 12, s.CANCELLED, cancel_cause="patron")
+    reservation_in_march_2026(place_a, patron, 2, 12, 13, s.EXPIRED)
     return place_a.establishment
 
 

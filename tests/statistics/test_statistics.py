@@ -4,28 +4,12 @@ from datetime import date
 
 import pytest
 
-from strapontin.reservations.models import Patron, Reservation, ReservationState
+from strapontin.reservations.models import Patron, ReservationState
 from strapontin.reservations.statistics import establishment_statistics, statistics_csv_rows
 from tests.conftest import paris
-from tests.factories import ResourceFactory
+from tests.factories import ResourceFactory, reservation_in_march_2026
 
 pytestmark = pytest.mark.usefixtures("clock")
-
-
-def _reservation(place, patron, day, start_hour, end_hour, state, **extra):
-    start, end = paris(2026, 3, day, start_hour, 0), paris(2026, 3, day, end_hour, 0)
-    return Reservation.objects.create(
-        establishment=place.establishment,
-        resource=place,
-        patron=patron,
-        start=start,
-        end=end,
-        state=state,
-        created_at=paris(2026, 3, 1, 12, 0),
-        checkin_opens_at=start,
-        checkin_closes_at=end,
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -33,13 +17,15 @@ def stats(place):
     other = ResourceFactory(area=place.area)
     patron = Patron.objects.create(email="p@example.org")
     s = ReservationState
-    _reservation(place, patron, 2, 10, 12, s.CHECKED_IN)  # 2 h used
-    _reservation(other, patron, 2, 14, 16, s.RELEASED, ended_at=paris(2026, 3, 2, 15, 0))  # 1 h
-    _reservation(place, patron, 3, 9, 10, s.NO_SHOW)
-    _reservation(place, patron, 3, 10, 11, s.CANCELLED, cancel_cause="staff")
-    _reservation(place, patron, 3, 11, 12, s.CANCELLED, cancel_cause="patron")
-    _reservation(place, patron, 3, 12, 13, s.EXPIRED)
-    _reservation(place, patron, 4, 10, 11, s.CHECKED_IN)  # outside the period
+    reservation_in_march_2026(place, patron, 2, 10, 12, s.CHECKED_IN)  # 2 h used
+    reservation_in_march_2026(
+        other, patron, 2, 14, 16, s.RELEASED, ended_at=paris(2026, 3, 2, 15, 0)
+    )  # 1 h
+    reservation_in_march_2026(place, patron, 3, 9, 10, s.NO_SHOW)
+    reservation_in_march_2026(place, patron, 3, 10, 11, s.CANCELLED, cancel_cause="staff")
+    reservation_in_march_2026(place, patron, 3, 11, 12, s.CANCELLED, cancel_cause="patron")
+    reservation_in_march_2026(place, patron, 3, 12, 13, s.EXPIRED)
+    reservation_in_march_2026(place, patron, 4, 10, 11, s.CHECKED_IN)  # outside the period
     return establishment_statistics(place.establishment, date(2026, 3, 2), date(2026, 3, 3))
 
 

@@ -9,9 +9,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from strapontin.venues.models import Resource
 from tests.factories import ResourceFactory
+
+# Tests serve static files from the apps' folders with their plain names: production's
+# manifest of hashed names needs collectstatic first (tests/config/test_static_files.py runs
+# it, under production settings). Set before the first request builds the middleware.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+settings.WHITENOISE_USE_FINDERS = True
 
 PARIS = ZoneInfo("Europe/Paris")
 #: Monday 2 March 2026, 09:00 in Paris.

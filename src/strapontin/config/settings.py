@@ -189,12 +189,14 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Hashed names (site.3f2a….css) and gzip copies, written by collectstatic (which `serve` and
+# `demo` run): whitenoise then serves them with a one-year, immutable cache lifetime.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Serve straight from the apps' static folders, so the demo needs no collectstatic.
-WHITENOISE_USE_FINDERS = True
+# While developing (DEBUG), straight from the apps' static folders, without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CSP = {

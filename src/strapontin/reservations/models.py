@@ -74,11 +74,20 @@ class Reservation(models.Model):
     establishment = models.ForeignKey(
         Establishment, on_delete=models.PROTECT, related_name="reservations", editable=False
     )
+    # Indexed by the composite indexes below, which begin with them.
     resource = models.ForeignKey(
-        Resource, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("place")
+        Resource,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        verbose_name=_("place"),
+        db_index=False,
     )
     patron = models.ForeignKey(
-        Patron, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("patron")
+        Patron,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        verbose_name=_("patron"),
+        db_index=False,
     )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
@@ -128,10 +137,14 @@ class Reservation(models.Model):
             ),
         ]
         # The day's availability starts with time: an index that begins with ``start``
-        # serves "every reservation of this day", which (resource, range) cannot.
+        # serves "every reservation of this day", which (resource, range) cannot. The checks
+        # of a booking look for reservations of a place or a patron that end after a moment:
+        # (…, end) reads only those, not years of history.
         indexes = [
             models.Index(fields=["establishment", "start"], name="reservation_day_idx"),
             models.Index(fields=["patron", "start"], name="reservation_patron_idx"),
+            models.Index(fields=["resource", "end"], name="reservation_place_end_idx"),
+            models.Index(fields=["patron", "end"], name="reservation_patron_end_idx"),
             models.Index(fields=["state", "confirmation_deadline"], name="reservation_state_idx"),
             models.Index(fields=["state", "checkin_closes_at"], name="reservation_noshow_idx"),
         ]

@@ -4,7 +4,7 @@ Availability treats overdue reservations as free (I5), so it never waits for a s
 grid is computed in Python from two queries, whatever the number of places.
 """
 
-from bisect import bisect_left
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -76,11 +76,7 @@ def matching_places(establishment: Establishment, filters: GridFilters) -> Query
         places = places.filter(kind=filters.kind)
     for code in filters.feature_codes:
         places = places.filter(features__code=code)
-    return (
-        places.select_related("area")
-        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("code")))
-        .order_by("area__position", "area__name", "position", "id")
-    )
+    return places.order_by("area__position", "area__name", "position", "id")
 
 
 def day_grid(
@@ -91,7 +87,10 @@ def day_grid(
     page: int = 1,
     per_page: int = 40,
 ) -> DayGrid:
-    """Every matching place with its slots for ``day``: free, taken, past, selectable."""
+    """Every matching place with its slots for ``day``: free, taken, past, selectable.
+
+    Only the page's places are loaded and given cells, so the cost follows the page, not the
+    establishment; "available only" must look at every place to know which to keep."""
     moment = now()
     tz = establishment.tz
     policy = effective_policy(establishment)
@@ -107,44 +106,63 @@ def day_grid(
         for start in slot_starts(opening, policy.slot_minutes):
             starts.append(start)
             opening_of.append(index)
-    places = list(matching_places(establishment, filters))
-    day_start, day_end = day_bounds(day, tz)
-    busy = _busy_slots(
-        establishment, [p.pk for p in places], day_start, day_end, starts, step, moment
-    )
+    # A slot continues the one before it: same opening, one step later.
+    continues = [
+        i > 0 and opening_of[i] == opening_of[i - 1] and starts[i] - starts[i - 1] == step
+        for i in range(len(starts))
+    ]
     need = duration // policy.slot_minutes
+    past = [start <= moment for start in starts]
     closed_by_area = _closed_slots_by_area(establishment, day, starts, step)
-    rows = []
-    for place in places:
-        taken = busy.get(place.pk, set()) | closed_by_area.get(place.area_id, set())
-        cells = []
-        for i, start in enumerate(starts):
-            free = i not in taken
-            past = start <= moment
-            fits = (
-                free
-                and not past
-                and i + need <= len(starts)
-                and all(
-                    (j not in taken) and opening_of[j] == opening_of[i] for j in range(i, i + need)
-                )
-                # consecutive grid slots only (no gap between two openings)
-                and starts[i + need - 1] - start == step * (need - 1)
-            )
-            cells.append(Cell(start, start + step, free, past, fits))
-        rows.append(PlaceRow(place, cells))
+    day_start, day_end = day_bounds(day, tz)
+
+    def cells_of(taken: set[int]) -> list[Cell]:
+        # run[i]: how many free slots follow one another from i on; a start is selectable
+        # when ``need`` of them do.
+        run = [0] * (len(starts) + 1)
+        for i in range(len(starts) - 1, -1, -1):
+            if i not in taken:
+                run[i] = 1 + (run[i + 1] if i + 1 < len(starts) and continues[i + 1] else 0)
+        return [
+            Cell(start, start + step, run[i] > 0, past[i], run[i] >= need and not past[i])
+            for i, start in enumerate(starts)
+        ]
+
+    places = list(matching_places(establishment, filters).values_list("pk", "area_id"))
     if filters.available_only:
-        rows = [row for row in rows if row.free_count]
-    total = len(rows)
+        busy = _busy_slots(establishment, None, day_start, day_end, starts, step, moment)
+        places = [
+            (pk, area_id)
+            for pk, area_id in places
+            if any(
+                cell.selectable
+                for cell in cells_of(busy.get(pk, set()) | closed_by_area.get(area_id, set()))
+            )
+        ]
+    total = len(places)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
+    shown = places[(page - 1) * per_page : page * per_page]
+    ids = [pk for pk, _area_id in shown]
+    if not filters.available_only:
+        busy = _busy_slots(establishment, ids, day_start, day_end, starts, step, moment)
+    resources = (
+        Resource.objects.filter(pk__in=ids)
+        .select_related("area")
+        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("code")))
+        .in_bulk()
+    )
+    rows = []
+    for pk, area_id in shown:
+        taken = busy.get(pk, set()) | closed_by_area.get(area_id, set())
+        rows.append(PlaceRow(resources[pk], cells_of(taken)))
     return DayGrid(
         establishment=establishment,
         day=day,
         hours=hours,
         slot_starts=starts,
         duration_minutes=duration,
-        rows=rows[(page - 1) * per_page : page * per_page],
+        rows=rows,
         total_places=total,
         page=page,
         pages=pages,
@@ -169,15 +187,16 @@ def _closed_slots_by_area(
 
 def _busy_slots(
     establishment: Establishment,
-    place_ids: Sequence[int],
+    place_ids: Sequence[int] | None,
     day_start: datetime,
     day_end: datetime,
     starts: list[datetime],
     step: timedelta,
     moment: datetime,
 ) -> dict[int, set[int]]:
-    """Slot indexes each place is held for; one query served by the (establishment, start)
-    index: a reservation of the day starts before the day ends and at most a day earlier."""
+    """Slot indexes each place (of ``place_ids``, or all) is held for; one query served by the
+    (establishment, start) index: a reservation of the day starts before the day ends and at
+    most a day earlier."""
     busy: dict[int, set[int]] = defaultdict(set)
     if not starts:
         return busy
@@ -187,17 +206,19 @@ def _busy_slots(
         start__lt=day_end,
         start__gte=day_start - timedelta(days=1),
         end__gt=day_start,
-    ).values_list("resource_id", "start", "end")
-    wanted = set(place_ids)
-    for resource_id, start, end in held:
-        if resource_id not in wanted:
-            continue
-        first = max(bisect_left(starts, start - step + timedelta(microseconds=1)), 0)
-        for i in range(first, len(starts)):
-            if starts[i] >= end:
+    )
+    if place_ids is not None:
+        held = held.filter(resource_id__in=place_ids)
+    # As POSIX seconds: comparing aware datetimes of two zones converts them at every step.
+    slot_at = [start.timestamp() for start in starts]
+    length = step.total_seconds()
+    for resource_id, start, end in held.values_list("resource_id", "start", "end"):
+        start_at, end_at = start.timestamp(), end.timestamp()
+        # The first slot that ends after the reservation starts, then every one it overlaps.
+        for i in range(bisect_right(slot_at, start_at - length), len(slot_at)):
+            if slot_at[i] >= end_at:
                 break
-            if starts[i] + step > start:
-                busy[resource_id].add(i)
+            busy[resource_id].add(i)
     return busy
 
 

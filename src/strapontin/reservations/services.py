@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -99,24 +99,32 @@ def _check_patron_limits(
     end: datetime,
     moment: datetime,
 ) -> None:
-    """I2, counted while the patron's row is locked so parallel requests cannot both pass."""
-    mine = Reservation.objects.filter(holding_q(moment), patron=patron)
-    if mine.filter(overlap_q(start, end)).exists():
-        raise DomainError("patron_overlap", _("You already have a reservation at that time."))
+    """I2, counted while the patron's row is locked so parallel requests cannot both pass.
+    One query, which reads only reservations ending after the week or the slot begins (the
+    (patron, end) index), however long the patron's history."""
     tz = resource.establishment.tz
     day = local_date(start, tz)
-    here = mine.filter(establishment_id=resource.establishment_id)
     day_start, day_end = day_bounds(day, tz)
-    if here.filter(start__gte=day_start, start__lt=day_end).count() >= policy.max_per_day:
+    monday = day - timedelta(days=day.weekday())
+    week_start, _unused = day_bounds(monday, tz)
+    _unused, week_end = day_bounds(monday + timedelta(days=6), tz)
+    here = Q(establishment_id=resource.establishment_id)
+    counts = Reservation.objects.filter(
+        holding_q(moment), patron=patron, end__gt=min(start, week_start)
+    ).aggregate(
+        overlapping=Count("pk", filter=overlap_q(start, end)),
+        today=Count("pk", filter=here & Q(start__gte=day_start, start__lt=day_end)),
+        this_week=Count("pk", filter=here & Q(start__gte=week_start, start__lt=week_end)),
+    )
+    if counts["overlapping"]:
+        raise DomainError("patron_overlap", _("You already have a reservation at that time."))
+    if counts["today"] >= policy.max_per_day:
         raise DomainError(
             "limit_reached",
             _("You have reached the limit of %(count)s reservations per day here.")
             % {"count": policy.max_per_day},
         )
-    monday = day - timedelta(days=day.weekday())
-    week_start, _unused = day_bounds(monday, tz)
-    _unused, week_end = day_bounds(monday + timedelta(days=6), tz)
-    if here.filter(start__gte=week_start, start__lt=week_end).count() >= policy.max_per_week:
+    if counts["this_week"] >= policy.max_per_week:
         raise DomainError(
             "limit_reached",
             _("You have reached the limit of %(count)s reservations per week here.")
@@ -231,10 +239,12 @@ def reservation_create(
             # Again under the lock: a closure declared meanwhile locks the same rows.
             check_hours_and_policy()
             _expire_overdue_on(resource, start, end, moment)
-            patron, _created = Patron.objects.get_or_create(
-                email=email, defaults={"language": language}
-            )
-            patron = Patron.objects.select_for_update().get(pk=patron.pk)
+            patron = Patron.objects.select_for_update().filter(email=email).first()
+            if patron is None:  # a new address: create it, then lock it like any other
+                created, _created = Patron.objects.get_or_create(
+                    email=email, defaults={"language": language}
+                )
+                patron = Patron.objects.select_for_update().get(pk=created.pk)
             if _place_is_taken(resource, start, end, moment):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
             _check_not_suspended(patron, resource, moment)

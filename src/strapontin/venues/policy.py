@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.errors import DomainError
@@ -11,13 +12,13 @@ from strapontin.venues.schedule import DayHours, is_on_grid, local_date, opening
 
 
 def effective_policy(establishment: Establishment, area: Area | None = None) -> BookingPolicy:
-    """The area's own policy if it has one, else the establishment's, else the defaults."""
+    """The area's own policy if it has one, else the establishment's, else the defaults.
+    One query: this runs on every booking and every page of the grid."""
+    scope = Q(establishment=establishment, area__isnull=True)
     if area is not None:
-        own = BookingPolicy.objects.filter(area=area).first()
-        if own is not None:
-            return own
-    policy = BookingPolicy.objects.filter(establishment=establishment, area__isnull=True).first()
-    return policy or BookingPolicy(establishment=establishment)
+        scope |= Q(area=area)
+    found = sorted(BookingPolicy.objects.filter(scope), key=lambda p: p.area_id is None)
+    return found[0] if found else BookingPolicy(establishment=establishment)
 
 
 def last_bookable_day(policy: BookingPolicy, local_now: datetime) -> date:

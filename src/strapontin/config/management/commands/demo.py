@@ -29,6 +29,8 @@ class Command(BaseCommand):
             # Links in the demo's e-mails point to where the demo listens.
             settings.BASE_URL = f"http://{options['addrport']}"
         call_command("migrate", interactive=False, verbosity=0)
+        # As in production: hashed static file names, served by whitenoise from var/static.
+        call_command("collectstatic", interactive=False, verbosity=0)
         call_command("seed_demo")
         user, created = get_user_model().objects.get_or_create(
             username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True}

@@ -2,6 +2,7 @@ import os
 import sys
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -13,8 +14,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "0")) or None
         )
+        parser.add_argument(
+            "--no-collectstatic",
+            action="store_true",
+            help="Static files were collected already (by the deployment, or another server "
+            "sharing STATIC_ROOT).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_collectstatic"]:
+            # Pages name static files by their hashed names, read from collectstatic's manifest.
+            call_command("collectstatic", interactive=False, verbosity=0)
         workers = options["workers"] or (2 * (os.cpu_count() or 1) + 1)
         argv = [
             sys.executable,

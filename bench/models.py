@@ -1,0 +1,8 @@
+from django.db import models
+
+
+class CeilingRow(models.Model):
+    """What the bare-Django ceiling inserts: one row per request, nothing else."""
+
+    created_at = models.DateTimeField()
+    client = models.CharField(max_length=64, blank=True)

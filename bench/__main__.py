@@ -66,7 +66,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
 def flush_redis(url: str) -> None:

@@ -6,3 +6,6 @@ class CeilingRow(models.Model):
 
     created_at = models.DateTimeField()
     client = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"ceiling row {self.pk}"

@@ -144,7 +144,8 @@ class Server(Process):
     """``strapontin serve`` on loopback: gunicorn, sync workers, production settings."""
 
     def __init__(self, site: Site, port: int, workers: int | None = None) -> None:
-        args = ["serve", "--bind", f"127.0.0.1:{port}"]
+        # Collected once by Site.prepare(): two servers sharing var/ must not race at it.
+        args = ["serve", "--bind", f"127.0.0.1:{port}", "--no-collectstatic"]
         if workers:
             args += ["--workers", str(workers)]
         super().__init__(site, args, site.var_dir / f"serve-{port}.log", port)

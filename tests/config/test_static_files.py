@@ -23,6 +23,8 @@ from django.core.management import call_command
 from django.templatetags.static import static
 from django.test import Client
 
+# Checks import the URLs, as `migrate` does before the first collectstatic of a deployment.
+call_command("check", verbosity=0)
 call_command("collectstatic", interactive=False, verbosity=0)
 css = static("strapontin/site.css")
 client = Client()

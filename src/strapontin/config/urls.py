@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django.views.generic import RedirectView
 
 from strapontin.api import v1 as api_v1
 
@@ -22,16 +21,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on pages that do not name an icon (the admin's). Its
+    hashed name is looked up per request: at import, collectstatic may not have run yet."""
+    return HttpResponsePermanentRedirect(static("strapontin/icons/favicon-32.png"))
+
+
 admin.site.site_header = "Strapontin"
 admin.site.site_title = "Strapontin"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    # Browsers ask for /favicon.ico on pages that do not name an icon (the admin's).
-    path(
-        "favicon.ico",
-        RedirectView.as_view(url=static("strapontin/icons/favicon-32.png"), permanent=True),
-    ),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include("strapontin.desk.urls")),

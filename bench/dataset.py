@@ -40,8 +40,8 @@ HOURS = CLOSES - OPENS
 BIG, BOOKING, RUSH = "bench-big", "bench-booking", "bench-rush"
 LAYOUT = {BIG: (5, 200), BOOKING: (5, 200), RUSH: (1, 500)}  # areas × places per area
 DAY_RESERVATIONS_PER_PLACE = 5
-BOOKING_PATRONS = 60_000
-HISTORY_PATRONS = 20_000
+BOOKING_PATRONS = 20_000
+HISTORY_PATRONS = 10_000
 #: Reservation references of the seed data start with this letter; the bench's own do not
 #: (the alphabet of real references has no "0"), so a reused database can be reset.
 SEED_PREFIX = "0"

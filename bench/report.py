@@ -195,7 +195,7 @@ def _scaleout_rows(scale: dict[str, Any]) -> list[Row]:
     x = scale["rush"]
     double = scale["check"]["double_bookings"]
     once = (
-        scale["smtp_messages"] == scale["winners"] == scale["smtp_recipients"]
+        scale["smtp_messages"] == scale["booked"] == scale["smtp_recipients"]
         and not scale["smtp_sent_twice"]
         and not scale["smtp_missing"]
     )
@@ -211,8 +211,9 @@ def _scaleout_rows(scale: dict[str, Any]) -> list[Row]:
         (
             "Scale-out: each e-mail received once by the SMTP server",
             "500 × 1",
-            f"{scale['smtp_messages']} messages to {scale['smtp_recipients']} addresses, "
-            f"{scale['smtp_sent_twice']} twice, {scale['smtp_missing']} missing",
+            f"{scale['smtp_messages']} messages to {scale['smtp_recipients']} addresses for "
+            f"{scale['booked']} bookings, {scale['smtp_sent_twice']} twice, "
+            f"{scale['smtp_missing']} missing",
             once,
         ),
     ]

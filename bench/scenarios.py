@@ -95,8 +95,11 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-def throughput(port: int, requests: list[Request], concurrency: int, ok: int) -> Throughput:
-    responses = run(closed_loop(HOST, port, requests, concurrency=concurrency, deadline=180))
+def throughput(
+    port: int, requests: list[Request], concurrency: int, ok: int, seconds: float = 30
+) -> Throughput:
+    """Closed loop, until the requests or the time run out (a loaded machine is slower)."""
+    responses = run(closed_loop(HOST, port, requests, concurrency=concurrency, deadline=seconds))
     return Throughput.of(responses, ok)
 
 
@@ -149,7 +152,7 @@ def _code(response: Response) -> str:
 
 
 def rush(targets: list[tuple[str, int]], requests: list[Request]) -> RushResult:
-    return RushResult.of(run(burst(targets, requests, deadline=60)))
+    return RushResult.of(run(burst(targets, requests, deadline=180)))
 
 
 @dataclass
@@ -231,6 +234,25 @@ def page_weight(port: int, path: str) -> PageWeight:
         return weight
 
     return run(go())
+
+
+def settle(ports: list[int], seconds: float = 120) -> float:
+    """Wait until every server answers /healthz quickly again: requests a client gave up on
+    may still be queued in gunicorn's backlog, and must not weigh on the next scenario."""
+    started = time.monotonic()
+
+    async def quick(port: int) -> bool:
+        answer = await fetch(HOST, port, Request("GET", "/healthz"), timeout=5)
+        return answer.status == 200 and answer.seconds < 0.2
+
+    async def all_quick() -> bool:
+        return all(await asyncio.gather(*(quick(port) for port in ports)))
+
+    streak = 0
+    while streak < 3 and time.monotonic() - started < seconds:
+        streak = streak + 1 if run(all_quick()) else 0
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def wait_for(predicate: Any, seconds: float, step: float = 0.5) -> bool:

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.urls import Resolver404, resolve
-
 import pytest
+from django.urls import Resolver404, resolve
 
 HASHED = re.compile(r"^/static/strapontin/site\.[0-9a-f]{12}\.css$")
 

@@ -48,7 +48,8 @@ def timeline(row: PlaceRow, duration_minutes: int) -> SafeString:
             )
         elif cell.past:
             html.append(
-                f'<span class="slot past">{hour}<span class="visually-hidden">, {past}</span></span>'
+                f'<span class="slot past">{hour}'
+                f'<span class="visually-hidden">, {past}</span></span>'
             )
         else:
             html.append(

@@ -63,6 +63,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated phases to run",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="only write the output again from the raw figures of an earlier run",
+    )
     return parser.parse_args(argv)
 
 
@@ -284,6 +290,9 @@ def phase_scaleout(args: argparse.Namespace, var: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.report_only:
+        args.output.write_text(report.markdown(json.loads(args.report_only.read_text())))
+        return 0
     phases = set(args.only.split(","))
     var = ROOT / "var" / "bench"
     var.mkdir(parents=True, exist_ok=True)

@@ -233,6 +233,32 @@ def _targets(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+METHOD = """## How it is measured
+
+- Every server is `strapontin serve` (gunicorn, sync workers, `2 × cores + 1` of them) with
+  the production settings (`DEBUG` off) plus `bench/settings.py`: a `Server-Timing` header
+  (time spent in Django, middleware included) and `/bench/ceiling`, a view doing one INSERT
+  through the ORM, behind the same middleware. Neither exists in production's URLs.
+- PostgreSQL phases use Redis for cache, sessions and rate limits; the SQLite phase uses
+  neither (the embedded configuration: rate-limit counters in the database).
+- The load generator (`bench/load.py`, asyncio, one connection per request as gunicorn's
+  sync workers close them) runs on the same machine. Each simulated student books with an
+  address of their own, verified, and a `X-Forwarded-For` of their own (one trusted proxy).
+- Throughput: closed loop, the ceiling then the bookings, three times in alternation; each
+  booking takes a (place, hour) nobody else takes, through `POST /api/v1/reservations`: every
+  rule checked, the e-mail written to the outbox, the audit entry (no worker runs, so the
+  outbox only grows). The ratio is that of neighbouring runs.
+- Rush: 2,000 requests opened at once, four students for each of 500 places, one hour.
+- Reads: one request at a time, 40 after 5 warm-ups, the median of `Server-Timing`;
+  tomorrow in `bench-big` (1,000 places in 5 areas of 200, 5,000 reservations that day).
+- Growth: the same data plus 10 million historical reservations over about three years,
+  generated inside PostgreSQL (`strapontin bench_data --history N`, bench settings).
+- Scale-out: two servers (3 workers each), two `strapontin worker`, one PostgreSQL and one
+  Redis; the rush alternates between the servers; an aiosmtpd server on loopback counts
+  each message by recipient (every winner is a distinct address).
+"""
+
+
 def markdown(r: dict[str, Any]) -> str:
     m = r["machine"]
     out = [
@@ -254,7 +280,7 @@ def markdown(r: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     out += [f"| {a} | {b} | {c} | {_yes(d)} |" for a, b, c, d in _targets(r)]
-    out += ["", "## Details", ""]
+    out += ["", METHOD, "## Details", ""]
     for phase in ("postgresql", "sqlite", "growth"):
         data = r.get(phase)
         if not data:

@@ -191,12 +191,15 @@ def phase_sqlite(args: argparse.Namespace, var: Path) -> dict[str, Any]:
     return out
 
 
-def phase_growth(
-    args: argparse.Namespace, var: Path, base: dict[str, Any] | None
-) -> dict[str, Any]:
+def phase_growth(args: argparse.Namespace, var: Path) -> dict[str, Any]:
+    """10 million vs 10 thousand historical reservations, measured side by side: both servers
+    run at once and take turns, so that both figures see the same load on a shared machine."""
     name = f"{args.db_prefix}_growth"
-    url = f"{args.postgres}/{name}"
-    site = Site("growth", url, var / "growth", redis_url=args.redis)
+    site = Site("growth", f"{args.postgres}/{name}", var / "growth", redis_url=args.redis)
+    if not postgresql_database_exists(args.postgres, args.db_prefix):
+        raise RuntimeError("the growth phase compares with the postgresql phase's database")
+    base_site = Site("postgresql", f"{args.postgres}/{args.db_prefix}", var / "pg")
+    base_site.redis_url = args.redis
     out: dict[str, Any] = {}
     if not postgresql_database_exists(args.postgres, name):
         free = shutil.disk_usage("/").free
@@ -213,18 +216,74 @@ def phase_growth(
     out["database_bytes"] = postgresql_database_size(args.postgres, name)
     out["data"] = {k: data[k] for k in ("reservations", "history", "day")}
     log(f"  ready in {out['generation_s']} s, {out['database_bytes'] / 2**30:.1f} GiB")
+    base_data = json.loads(base_site.manage("bench_data", "--history", str(BASE_ROWS), "--reset"))
     flush_redis(args.redis)
-    plan = Plan(data)
-    with Server(site, args.port) as server:
-        out["throughput"] = throughput_runs(server.port, plan, args, args.concurrency)
-        scenarios.settle([server.port])
-        out["reads"] = read_runs(server.port, data, args.runs)
-        out["rss_mib"] = server.worker_rss_mib()
-        out["server_log_errors"] = report.log_errors(server.log_text())
+    plan, base_plan = Plan(data), Plan(base_data)
+    with Server(base_site, args.port) as base, Server(site, args.port + 1) as grown:
+        scenarios.warm(base.port, base_plan, args.concurrency)
+        scenarios.warm(grown.port, plan, args.concurrency)
+        runs = []
+        for number in range(args.runs):
+            pair = {}
+            turns = [("base", base, base_plan), ("growth", grown, plan)]
+            for key, server, its_plan in turns if number % 2 == 0 else reversed(turns):
+                scenarios.settle([base.port, grown.port])
+                pair[key] = asdict(
+                    scenarios.throughput(
+                        server.port,
+                        its_plan.bookings(args.requests),
+                        args.concurrency,
+                        201,
+                        args.seconds,
+                    )
+                )
+            pair["ratio"] = pair["growth"]["per_second"] / pair["base"]["per_second"]
+            log(
+                f"  run {number + 1}: booking {pair['base']['per_second']:.0f}/s with "
+                f"{BASE_ROWS:,}, {pair['growth']['per_second']:.0f}/s with {args.growth_rows:,}"
+            )
+            runs.append(pair)
+        out["throughput"] = {
+            "concurrency": args.concurrency,
+            "runs": runs,
+            "base_per_s": median([r["base"]["per_second"] for r in runs]),
+            "growth_per_s": median([r["growth"]["per_second"] for r in runs]),
+            "ratio": median([r["ratio"] for r in runs]),
+        }
+        scenarios.settle([base.port, grown.port])
+        out["reads"] = side_by_side_reads(base.port, grown.port, data, args.runs)
+        out["rss_mib"] = grown.worker_rss_mib()
+        out["server_log_errors"] = report.log_errors(grown.log_text())
     out["check"] = check(site)
     if args.drop_growth:
         drop_postgresql_database(args.postgres, name)
         out["dropped"] = True
+    return out
+
+
+def side_by_side_reads(
+    base_port: int, growth_port: int, data: dict[str, Any], runs: int
+) -> dict[str, Any]:
+    day, area = data["day"], data[scenarios.BIG]["areas"][0]
+    paths = {
+        "api_200": f"/api/v1/establishments/{scenarios.BIG}/availability?date={day}&per_page=200",
+        "page_area": f"/{scenarios.BIG}/reservation/?date={day}&area={area}",
+    }
+    out: dict[str, Any] = {"paths": paths}
+    for key, path in paths.items():
+        pairs = [
+            scenarios.alternating_server_time(base_port, growth_port, path) for _ in range(runs)
+        ]
+        out[key] = {
+            "runs": pairs,
+            "base_ms": median([p["base_ms"] for p in pairs]),
+            "growth_ms": median([p["growth_ms"] for p in pairs]),
+            "ratio": median([p["growth_ms"] / p["base_ms"] for p in pairs]),
+        }
+        log(
+            f"  {key}: {out[key]['base_ms']:.1f} ms with {BASE_ROWS:,}, "
+            f"{out[key]['growth_ms']:.1f} ms with 10 M (median ratio {out[key]['ratio']:.2f})"
+        )
     return out
 
 
@@ -310,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         if "sqlite" in phases:
             results["sqlite"] = phase_sqlite(args, var)
         if "growth" in phases:
-            results["growth"] = phase_growth(args, var, results.get("postgresql"))
+            results["growth"] = phase_growth(args, var)
         if "scaleout" in phases:
             results["scaleout"] = phase_scaleout(args, var)
     finally:

@@ -182,6 +182,28 @@ def server_time(port: int, path: str, count: int = 40) -> Timing:
     )
 
 
+def alternating_server_time(
+    base_port: int, growth_port: int, path: str, count: int = 40
+) -> dict[str, float]:
+    """The same request to two servers in turn, one at a time: the medians of both."""
+
+    async def go() -> tuple[list[Response], list[Response]]:
+        for _ in range(5):
+            await fetch(HOST, base_port, Request("GET", path))
+            await fetch(HOST, growth_port, Request("GET", path))
+        base, growth = [], []
+        for _ in range(count):
+            base.append(await fetch(HOST, base_port, Request("GET", path)))
+            growth.append(await fetch(HOST, growth_port, Request("GET", path)))
+        return base, growth
+
+    base, growth = run(go())
+    return {
+        "base_ms": median([r.server_ms for r in base if r.server_ms is not None]),
+        "growth_ms": median([r.server_ms for r in growth if r.server_ms is not None]),
+    }
+
+
 @dataclass
 class PageWeight:
     html_bytes: int

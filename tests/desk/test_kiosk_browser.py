@@ -12,7 +12,7 @@ from strapontin.core.clock import now
 from strapontin.desk import services
 from strapontin.venues import codes
 from tests.conftest import MONDAY_MORNING
-from tests.e2e.conftest import browser, page  # noqa: F401 - fixtures
+from tests.e2e.conftest import browser, devices, page  # noqa: F401 - fixtures
 from tests.factories import EstablishmentFactory, UserFactory
 
 pytestmark = pytest.mark.e2e

@@ -2,10 +2,11 @@
 live server (same process, so ``django.core.mail.outbox`` and the database are the server's)."""
 
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import require_chromium
@@ -54,27 +55,58 @@ def _is_error(message: ConsoleMessage) -> bool:
     return message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico")
 
 
+@dataclass
+class Devices:
+    """The browsers of one test: each ``open`` is a fresh profile (another phone, another
+    computer) on the live server, speaking ``language``. Every page is watched for JavaScript
+    errors and CSP violations."""
+
+    browser: Browser
+    base_url: str
+    errors: list[str] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+
+    def open(
+        self, *, language: str = "fr", viewport: ViewportSize | None = None, phone: bool = False
+    ) -> Page:
+        context = self.browser.new_context(
+            base_url=self.base_url,
+            locale={"fr": "fr-FR", "en": "en-GB"}[language],
+            timezone_id="Europe/Paris",
+            viewport=viewport or ({"width": 390, "height": 844} if phone else None),
+            is_mobile=phone,
+            has_touch=phone,
+        )
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: _is_error(message) and self.errors.append(message.text))
+        self.pages.append(page)
+        return page
+
+
 @pytest.fixture
-def page(
+def devices(
     browser: Browser,
     live_server: LiveServer,
     transactional_db: None,
     request: pytest.FixtureRequest,
-) -> Iterator[Page]:
-    """A fresh browser profile in French (the patron's browser speaks French) on the live
-    server. Fails the test on any JavaScript error or CSP violation; keeps a screenshot of a
-    failed test in test-artifacts/."""
-    context = browser.new_context(
-        base_url=live_server.url, locale="fr-FR", timezone_id="Europe/Paris"
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: _is_error(message) and errors.append(message.text))
-    yield page
-    if request.node.stash.get(_failed, False):
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
-    context.close()
-    assert errors == [], f"errors in the browser: {errors}"
+) -> Iterator[Devices]:
+    """Fails the test on any JavaScript error or CSP violation in any of its pages; keeps a
+    screenshot of each page of a failed test in test-artifacts/."""
+    devices = Devices(browser=browser, base_url=live_server.url)
+    yield devices
+    failed = request.node.stash.get(_failed, False)
+    for n, page in enumerate(devices.pages):
+        if failed and not page.is_closed():
+            ARTIFACTS.mkdir(exist_ok=True)
+            suffix = f"-{n}" if n else ""
+            page.screenshot(path=ARTIFACTS / f"{request.node.name}{suffix}.png", full_page=True)
+        page.context.close()
+    assert devices.errors == [], f"errors in the browser: {devices.errors}"
+
+
+@pytest.fixture
+def page(devices: Devices) -> Page:
+    """A fresh browser profile in French (the patron's browser speaks French)."""
+    return devices.open()

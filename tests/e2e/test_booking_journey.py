@@ -11,15 +11,17 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import time_machine
 from django.core.mail import EmailMessage
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
 from strapontin.core.clock import now
 from strapontin.public.forms import slot_value
 from strapontin.reservations import services
-from strapontin.reservations.models import Patron, Reservation, ReservationState
+from strapontin.reservations.models import Reservation, ReservationState
 from strapontin.venues.models import Establishment, Feature, Resource, ResourceKind
 from tests.conftest import MONDAY_MORNING, PARIS, paris
+from tests.e2e.audit import DESKTOP, PHONE, Journey
+from tests.e2e.conftest import Devices
 from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory
 
 pytestmark = pytest.mark.e2e
@@ -93,73 +95,153 @@ def book_from_the_establishments_list(
 
 # --- Journeys --------------------------------------------------------------------------------
 
+#: What the patron reads and clicks, in each language.
+WORDS = {
+    "fr": {
+        "reserve": "Réserver",
+        "confirm": "Confirmer ma réservation",
+        "cancel": "Annuler ma réservation",
+        "mine": "Mes réservations",
+        "send_link": "M'envoyer un lien de connexion",
+        "show_mine": "Afficher mes réservations",
+        "confirmed": "confirmée",
+        "at_your_request": r"annulée.*à votre demande",
+    },
+    "en": {
+        "reserve": "Reserve",
+        "confirm": "Confirm my reservation",
+        "cancel": "Cancel my reservation",
+        "mine": "My reservations",
+        "send_link": "Send me a sign-in link",
+        "show_mine": "Show my reservations",
+        "confirmed": "confirmed",
+        "at_your_request": r"cancelled at your request",
+    },
+}
+SIGN_IN_LINK = re.compile(r"https?://\S+/r/[\w-]+/connexion/")
+#: Each journey runs in French on a phone and in English on a desktop, so that both languages
+#: and both screens are covered without running every journey four times; every step is also
+#: checked at 320 and 640 CSS px (zoom).
+VARIANTS = [
+    pytest.param("fr", PHONE, id="fr-phone"),
+    pytest.param("en", DESKTOP, id="en-desktop"),
+]
 
-def test_first_reservation_is_confirmed_from_the_email_and_cancelled_in_my_reservations(
-    page: Page, live_server: LiveServer, mailoutbox: list[EmailMessage]
+
+def mail_link(message: EmailMessage, pattern: re.Pattern[str], live_server: LiveServer) -> str:
+    found = pattern.search(message.body)
+    assert found, message.body
+    return on_live_server(found.group(), live_server)
+
+
+@pytest.mark.parametrize(("language", "screen"), VARIANTS)
+def test_first_reservation_confirmed_from_the_email_second_at_once_cancelled_from_the_email(
+    devices: Devices,
+    live_server: LiveServer,
+    mailoutbox: list[EmailMessage],
+    language: str,
+    screen: ViewportSize,
 ) -> None:
+    """The guide's journey on one device, then "Mes réservations" on another through a
+    sign-in link. Every page passes axe and reflows (Journey.step)."""
+    words = WORDS[language]
     _library, places = demo_library()
-    start = at(tomorrow(), 10)
+    day = tomorrow()
+    phone = devices.open(language=language, viewport=screen, phone=screen == PHONE)
+    journey = Journey(f"booking-{language}-{'phone' if screen == PHONE else 'desktop'}")
 
-    book_from_the_establishments_list(
-        page, "Alice@Example.org", places[1], start, reserve="Réserver"
-    )
-
-    reservation = Reservation.objects.get()
-    assert (reservation.resource, reservation.start, reservation.end) == (
+    # First reservation: three clicks, the address, then "Confirmer ma réservation".
+    phone.goto("/")
+    journey.step(phone, "establishments")
+    phone.get_by_role("link", name="Démo BU", exact=True).click()
+    journey.step(phone, "establishment")
+    phone.get_by_role("link", name=words["reserve"], exact=True).click()
+    phone.locator(f'.day-nav a[href="?date={day.isoformat()}"]').click()
+    choose_slot(phone, places[1], at(day, 10))
+    journey.step(phone, "grid, a slot chosen")
+    phone.get_by_role("button", name=words["reserve"], exact=True).click()
+    journey.step(phone, "e-mail address")
+    phone.locator('input[name="email"]').fill("Alice@Example.org")
+    phone.get_by_role("button", name=words["reserve"], exact=True).click()
+    expect(phone.locator("main")).to_contain_text(words["confirm"])
+    journey.step(phone, "confirm by e-mail")
+    first = Reservation.objects.get()
+    assert (first.resource, first.start, first.state, first.language) == (
         places[1],
-        start,
-        start + timedelta(hours=1),
+        at(day, 10),
+        ReservationState.PENDING,
+        language,
     )
-    assert reservation.state == ReservationState.PENDING
-    assert reservation.patron.email == "alice@example.org"
-    main = page.locator("main")
-    expect(main).to_contain_text("alice@example.org")
-    expect(main).to_contain_text("Confirmer ma réservation")
-    expect(main).to_contain_text(re.compile(r"spams?|indésirables?", re.IGNORECASE))
 
     (request,) = wait_for_mail(mailoutbox, 1)
-    assert request.to == ["alice@example.org"]
-    found = CONFIRM_LINK.search(request.body)
-    assert found, request.body
-    confirm_url = on_live_server(found.group(), live_server)
+    assert words["confirm"] in request.body
+    phone.goto(mail_link(request, CONFIRM_LINK, live_server))
+    journey.step(phone, "confirmation link")
+    first.refresh_from_db()
+    assert first.state == ReservationState.PENDING  # opening the link changes nothing
+    phone.get_by_role("button", name=words["confirm"]).click()
+    expect(phone.locator("h1")).to_contain_text(words["confirmed"])
+    journey.step(phone, "confirmed")
+    first.refresh_from_db()
+    assert first.state == ReservationState.CONFIRMED
+    wait_for_mail(mailoutbox, 2)
 
-    # Mail scanners open every link: opening it shows the page and changes nothing.
-    page.goto(confirm_url)
-    reservation.refresh_from_db()
-    assert reservation.state == ReservationState.PENDING
-    assert not reservation.patron.is_verified
-    page.get_by_role("button", name="Confirmer ma réservation").click()
+    # Second reservation of the verified address: confirmed at once, no e-mail to click.
+    phone.goto(f"/demo-bu/reservation/?date={day.isoformat()}")
+    choose_slot(phone, places[2], at(day, 14))
+    phone.get_by_role("button", name=words["reserve"], exact=True).click()
+    expect(phone.locator('input[name="email"]')).to_have_value("alice@example.org")
+    phone.get_by_role("button", name=words["reserve"], exact=True).click()
+    expect(phone.locator("h1")).to_contain_text(words["confirmed"])
+    expect(phone.locator("main")).not_to_contain_text(words["confirm"])
+    journey.step(phone, "second reservation confirmed at once")
+    second = Reservation.objects.exclude(pk=first.pk).get()
+    assert (second.state, second.confirmation_deadline) == (ReservationState.CONFIRMED, None)
+    confirmed = wait_for_mail(mailoutbox, 3)[-1]
+    assert not CONFIRM_LINK.search(confirmed.body)
+    assert words["cancel"] in confirmed.body
 
-    expect(page.locator("h1")).to_contain_text("confirmée")
-    reservation.refresh_from_db()
-    assert reservation.state == ReservationState.CONFIRMED
-    assert Patron.objects.get().is_verified
-
-    _request, confirmed = wait_for_mail(mailoutbox, 2)
-    assert confirmed.to == ["alice@example.org"]
-    (ics,) = [a for a in confirmed.attachments if a.filename.endswith(".ics")]
-    assert ics.mimetype.startswith("text/calendar")
-    assert "BEGIN:VEVENT" in ics.content
-    assert reservation.reference in ics.content
-    assert "Annuler ma réservation" in confirmed.body
-    assert CANCEL_LINK.search(confirmed.body), confirmed.body
-
-    page.locator("header").get_by_role("link", name="Mes réservations").click()
-    expect(page.locator("h1")).to_have_text("Mes réservations")
-    mine = page.locator("li.reservation", has_text="Étage 1 - Place 2")
-    expect(mine).to_have_count(1)
-    expect(mine).to_contain_text("10:00–11:00")
-    mine.get_by_role("button", name="Annuler ma réservation").click()
-
-    cancelled = page.locator("ul.past li.reservation", has_text="Étage 1 - Place 2")
-    expect(cancelled).to_have_count(1)
-    expect(cancelled.locator('.why[data-state="cancelled"]')).to_contain_text(
-        re.compile(r"annulée.*à votre demande", re.IGNORECASE)
+    # "Annuler ma réservation" from the e-mail.
+    phone.goto(mail_link(confirmed, CANCEL_LINK, live_server))
+    journey.step(phone, "cancellation link")
+    second.refresh_from_db()
+    assert second.state == ReservationState.CONFIRMED
+    phone.get_by_role("button", name=words["cancel"]).click()
+    expect(phone.locator(".why")).to_contain_text(
+        re.compile(words["at_your_request"], re.IGNORECASE)
     )
-    reservation.refresh_from_db()
-    assert reservation.state == ReservationState.CANCELLED
-    assert reservation.cancel_cause == "patron"
-    wait_for_mail(mailoutbox, 3)
+    journey.step(phone, "cancelled")
+    second.refresh_from_db()
+    assert (second.state, second.cancel_cause) == (ReservationState.CANCELLED, "patron")
+    wait_for_mail(mailoutbox, 4)
+
+    # "Mes réservations" on another device, through a sign-in link.
+    other_screen = DESKTOP if screen == PHONE else PHONE
+    computer = devices.open(language=language, viewport=other_screen, phone=other_screen == PHONE)
+    computer.goto("/")
+    computer.locator("header").get_by_role("link", name=words["mine"]).click()
+    expect(computer.locator("li.reservation")).to_have_count(0)
+    journey.step(computer, "my reservations on another device")
+    computer.locator('.sign-in input[name="email"]').fill("alice@example.org")
+    computer.get_by_role("button", name=words["send_link"]).click()
+    journey.step(computer, "sign-in link sent")
+    sign_in = wait_for_mail(mailoutbox, 5)[-1]
+    assert sign_in.to == ["alice@example.org"]
+    computer.goto(mail_link(sign_in, SIGN_IN_LINK, live_server))
+    journey.step(computer, "sign-in link")
+    computer.get_by_role("button", name=words["show_mine"]).click()
+    expect(computer.locator("h1")).to_have_text(words["mine"])
+    upcoming = computer.locator("ul.reservations:not(.past) li.reservation")
+    expect(upcoming).to_have_count(1)
+    expect(upcoming).to_contain_text("Étage 1 - Place 2")
+    expect(upcoming).to_contain_text("10:00–11:00")
+    cancelled = computer.locator("ul.past li.reservation")
+    expect(cancelled).to_have_count(1)
+    expect(cancelled).to_contain_text("Étage 1 - Place 3")
+    expect(cancelled.locator('.why[data-state="cancelled"]')).to_contain_text(
+        re.compile(words["at_your_request"], re.IGNORECASE)
+    )
+    journey.step(computer, "my reservations, signed in")
 
 
 def test_the_journey_speaks_english_after_one_click_on_en(
@@ -186,33 +268,6 @@ def test_the_journey_speaks_english_after_one_click_on_en(
     assert reservation.language == "en"
     (request,) = wait_for_mail(mailoutbox, 1)
     assert "Confirm my reservation" in request.body
-
-
-def test_second_reservation_of_a_verified_address_is_confirmed_at_once(
-    page: Page, mailoutbox: list[EmailMessage]
-) -> None:
-    _library, places = demo_library()
-    day = tomorrow()
-    first = services.reservation_create(
-        resource=places[0], email="alice@example.org", start=at(day, 9), end=at(day, 10)
-    )
-    services.reservation_confirm(reservation=first)
-    wait_for_mail(mailoutbox, 2)
-    mailoutbox.clear()
-
-    # Another browser: the address, not the device, is what was verified.
-    book_from_the_establishments_list(
-        page, "alice@example.org", places[2], at(day, 14), reserve="Réserver"
-    )
-
-    expect(page.locator("h1")).to_contain_text("confirmée")
-    expect(page.locator("main")).not_to_contain_text("Confirmer ma réservation")
-    second = Reservation.objects.exclude(pk=first.pk).get()
-    assert second.state == ReservationState.CONFIRMED
-    assert second.confirmation_deadline is None
-    (confirmed,) = wait_for_mail(mailoutbox, 1)
-    assert not CONFIRM_LINK.search(confirmed.body)
-    assert any(a.filename.endswith(".ics") for a in confirmed.attachments)
 
 
 # --- The README's pictures -------------------------------------------------------------------

@@ -193,6 +193,12 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
             ),
             page=data.get("page") or 1,
         )
+    # The same choices as a list of links, one per free slot, for those who find a list
+    # easier than a grid (screen readers, voice control, magnifiers).
+    as_list = request.GET.get("vue") == "liste"
+    as_grid_query, as_list_query = request.GET.copy(), request.GET.copy()
+    as_grid_query.pop("vue", None)
+    as_list_query["vue"] = "liste"
     query = request.GET.copy()
     query.pop("page", None)
 
@@ -224,6 +230,9 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
             "more_filters_used": bool(data.get("kind") or data.get("feature") or data.get("free")),
             "page_query": query.urlencode(),
             "duration_label": _duration_label(grid.duration_minutes) if grid else "",
+            "as_list": as_list,
+            "as_grid_query": as_grid_query.urlencode(),
+            "as_list_query": as_list_query.urlencode(),
         },
     )
 

@@ -6,7 +6,8 @@
   WCAG 1.4.10) nor at 640 (1280 px at 200 %); zooming a window divides its CSS width by the
   zoom factor, which is what resizing the viewport does here;
 - a screenshot of the step under test-artifacts/journeys/ (never compared: pictures differ
-  from one run to the next, and that must not fail a test).
+  from one run to the next, and that must not fail a test); a few of them, refreshed with
+  ``STRAPONTIN_DOCS_SCREENSHOTS=1 ./run test tests/e2e``, are the README's pictures.
 
 axe is evaluated in the page through the DevTools protocol, which the page's Content Security
 Policy does not govern, so the audited page keeps its real policy and the ``page`` fixture
@@ -124,7 +125,9 @@ def assert_reflows(page: Page, where: str) -> None:
         for label, size in ZOOMED.items():
             page.set_viewport_size(size)
             # Let scripts that follow the window's size (charts) lay out again first.
-            page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)))")
+            page.evaluate(
+                "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+            )
             found = page.evaluate(_OVERFLOW)
             assert found["scrollWidth"] <= found["clientWidth"], (
                 f"{where} ({page.url}) scrolls horizontally at {label}: the page is "
@@ -148,7 +151,11 @@ class Journey:
     name: str
     steps: list[str] = field(default_factory=list)
 
-    def step(self, page: Page, label: str) -> Path:
+    def step(self, page: Page, label: str, *, docs: str | None = None) -> Path:
+        """Audit the page and photograph it. ``docs`` names one of the pictures the README
+        shows: with ``STRAPONTIN_DOCS_SCREENSHOTS=1`` its first screen is also written to
+        docs/screenshots/<docs>.png (off by default, so that a test run leaves the repository
+        as it was)."""
         self.steps.append(label)
         where = f"{self.name}, step {len(self.steps)} “{label}”"
         page.wait_for_load_state("load")
@@ -157,4 +164,6 @@ class Journey:
         path = ARTIFACTS / "journeys" / self.name / f"{len(self.steps):02d}-{_file_name(label)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=path, full_page=True)
+        if docs and os.environ.get("STRAPONTIN_DOCS_SCREENSHOTS") == "1":
+            page.screenshot(path=ROOT / "docs" / "screenshots" / f"{docs}.png")
         return path

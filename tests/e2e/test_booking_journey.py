@@ -164,7 +164,7 @@ def test_first_reservation_confirmed_from_the_email_second_at_once_cancelled_fro
     phone.locator('input[name="email"]').fill("Alice@Example.org")
     phone.get_by_role("button", name=words["reserve"], exact=True).click()
     expect(phone.locator("main")).to_contain_text(words["confirm"])
-    journey.step(phone, "confirm by e-mail")
+    journey.step(phone, "confirm by e-mail", docs="sent-phone" if language == "fr" else None)
     first = Reservation.objects.get()
     assert (first.resource, first.start, first.state, first.language) == (
         places[1],
@@ -241,7 +241,11 @@ def test_first_reservation_confirmed_from_the_email_second_at_once_cancelled_fro
     expect(cancelled.locator('.why[data-state="cancelled"]')).to_contain_text(
         re.compile(words["at_your_request"], re.IGNORECASE)
     )
-    journey.step(computer, "my reservations, signed in")
+    journey.step(
+        computer,
+        "my reservations, signed in",
+        docs="my-reservations-phone" if language == "en" else None,
+    )
 
 
 def test_the_journey_speaks_english_after_one_click_on_en(

@@ -25,6 +25,7 @@ from strapontin.venues.models import Establishment, Resource
 from tests.conftest import MONDAY_MORNING, paris
 from tests.e2e.audit import DESKTOP, PHONE, Journey
 from tests.e2e.conftest import Devices
+from tests.e2e.keyboard import every_stop
 from tests.e2e.test_booking_journey import wait_for_mail
 from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory, StaffRoleFactory
 
@@ -134,7 +135,9 @@ def test_a_desk_agent_validates_cancels_with_a_reason_and_books_a_walk_in(
     journey.step(desk, "front desk")
     desk.get_by_role("link", name=words["today"]).click()
     expect(desk.locator(".desk-row")).to_have_count(2)
-    journey.step(desk, "today's reservations")
+    journey.step(desk, "today's reservations", docs="desk-phone" if language == "fr" else None)
+    stops = every_stop(desk)  # the focus shows on every control of the desk
+    assert sum(words["validate"] in stop for stop in stops) == 2, stops
 
     # Validate the presence of a patron at the desk.
     desk.locator(f"#r-{alice.reference}").get_by_role("button", name=words["validate"]).click()
@@ -204,7 +207,9 @@ def test_a_manager_closes_a_day_and_the_patrons_are_told_why(
     office.get_by_role("button", name=words["see_affected"]).click()
     affected = office.locator("table.desk-table").first.locator("tbody tr")
     expect(affected).to_have_count(2)
-    journey.step(office, "affected reservations")
+    journey.step(
+        office, "affected reservations", docs="closure-desktop" if language == "en" else None
+    )
     alice.refresh_from_db()
     assert alice.state == ReservationState.CONFIRMED  # the preview changes nothing
     office.get_by_role("button", name=words["confirm_change"]).click()

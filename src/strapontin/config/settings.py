@@ -185,6 +185,13 @@ USE_I18N = True
 USE_TZ = True
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
+#: The accessibility statement the footer links to (Markdown): each deployment publishes its
+#: own; the default is the project's, docs/accessibilite.md of a clone.
+ACCESSIBILITY_STATEMENT = Path(
+    os.environ.get("STRAPONTIN_ACCESSIBILITY_STATEMENT")
+    or PACKAGE_DIR.parent.parent / "docs" / "accessibilite.md"
+)
+
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strapontin.public import checkin_views, pwa_views, views
+from strapontin.public import accessibility, checkin_views, pwa_views, views
 
 app_name = "public"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("r/<str:token>/confirmer/", views.token_confirm, name="token_confirm"),
     path("r/<str:token>/annuler/", views.token_cancel, name="token_cancel"),
     path("r/<str:token>/connexion/", views.token_sign_in, name="token_sign_in"),
+    path("accessibilite/", accessibility.statement, name="accessibility"),
     path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
     path("<slug:slug>/", views.establishment, name="establishment"),

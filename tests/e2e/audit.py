@@ -32,6 +32,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+def screen_name(screen: ViewportSize) -> str:
+    return "phone" if screen == PHONE else "desktop"
+
+
 #: A 1280 × 1024 window zoomed to 400 % and to 200 %.
 ZOOMED: dict[str, ViewportSize] = {
     "320 px (400 %)": {"width": 320, "height": 256},

@@ -3,13 +3,13 @@ live server (same process, so ``django.core.mail.outbox`` and the database are t
 
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import require_chromium
+from tests.e2e.audit import ARTIFACTS, DESKTOP, PHONE
 
 #: No sandbox (containers run as root), and nothing that reaches Google's servers.
 CHROMIUM_ARGS = [
@@ -20,7 +20,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +65,14 @@ class Devices:
     errors: list[str] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
 
-    def open(
-        self, *, language: str = "fr", viewport: ViewportSize | None = None, phone: bool = False
-    ) -> Page:
+    def open(self, *, language: str = "fr", screen: ViewportSize = DESKTOP) -> Page:
+        """A new browser; ``screen`` PHONE is a touch phone, anything else a computer."""
+        phone = screen == PHONE
         context = self.browser.new_context(
             base_url=self.base_url,
             locale={"fr": "fr-FR", "en": "en-GB"}[language],
             timezone_id="Europe/Paris",
-            viewport=viewport or ({"width": 390, "height": 844} if phone else None),
+            viewport=screen,
             is_mobile=phone,
             has_touch=phone,
         )

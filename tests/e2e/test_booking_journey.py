@@ -20,7 +20,7 @@ from strapontin.reservations import services
 from strapontin.reservations.models import Reservation, ReservationState
 from strapontin.venues.models import Establishment, Feature, Resource, ResourceKind
 from tests.conftest import MONDAY_MORNING, PARIS, paris
-from tests.e2e.audit import DESKTOP, PHONE, Journey
+from tests.e2e.audit import DESKTOP, PHONE, Journey, screen_name
 from tests.e2e.conftest import Devices
 from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory
 
@@ -147,8 +147,8 @@ def test_first_reservation_confirmed_from_the_email_second_at_once_cancelled_fro
     words = WORDS[language]
     _library, places = demo_library()
     day = tomorrow()
-    phone = devices.open(language=language, viewport=screen, phone=screen == PHONE)
-    journey = Journey(f"booking-{language}-{'phone' if screen == PHONE else 'desktop'}")
+    phone = devices.open(language=language, screen=screen)
+    journey = Journey(f"booking-{language}-{screen_name(screen)}")
 
     # First reservation: three clicks, the address, then "Confirmer ma réservation".
     phone.goto("/")
@@ -217,7 +217,7 @@ def test_first_reservation_confirmed_from_the_email_second_at_once_cancelled_fro
 
     # "Mes réservations" on another device, through a sign-in link.
     other_screen = DESKTOP if screen == PHONE else PHONE
-    computer = devices.open(language=language, viewport=other_screen, phone=other_screen == PHONE)
+    computer = devices.open(language=language, screen=other_screen)
     computer.goto("/")
     computer.locator("header").get_by_role("link", name=words["mine"]).click()
     expect(computer.locator("li.reservation")).to_have_count(0)

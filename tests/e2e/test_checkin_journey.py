@@ -21,7 +21,7 @@ from strapontin.core.clock import now
 from strapontin.public.checkin_views import checkin_url
 from strapontin.reservations.models import Patron, Reservation, ReservationState
 from strapontin.venues.models import Establishment
-from tests.e2e.audit import DESKTOP, PHONE, Journey
+from tests.e2e.audit import DESKTOP, PHONE, Journey, screen_name
 from tests.e2e.conftest import Devices
 from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory
 
@@ -85,8 +85,8 @@ def test_scanning_the_qr_code_with_the_phone_that_booked_validates_with_one_tap(
     devices: Devices, live_server: LiveServer, language: str, screen: ViewportSize
 ) -> None:
     library, reservation = confirmed_reservation_in_its_window()
-    phone = devices.open(language=language, viewport=screen, phone=screen == PHONE)
-    journey = Journey(f"checkin-qr-{language}-{'phone' if screen == PHONE else 'desktop'}")
+    phone = devices.open(language=language, screen=screen)
+    journey = Journey(f"checkin-qr-{language}-{screen_name(screen)}")
     as_the_browser_that_booked(phone, live_server, reservation)
 
     phone.goto(on_live_server(checkin_url(library), live_server))
@@ -129,8 +129,8 @@ def test_another_phone_types_the_code_and_the_address(
     devices: Devices, language: str, screen: ViewportSize
 ) -> None:
     library, reservation = confirmed_reservation_in_its_window()
-    phone = devices.open(language=language, viewport=screen, phone=screen == PHONE)
-    journey = Journey(f"checkin-code-{language}-{'phone' if screen == PHONE else 'desktop'}")
+    phone = devices.open(language=language, screen=screen)
+    journey = Journey(f"checkin-code-{language}-{screen_name(screen)}")
 
     phone.goto("/reservation/validate")
     journey.step(phone, "check-in page")

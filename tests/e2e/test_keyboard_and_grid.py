@@ -63,7 +63,7 @@ def places(transactional_db: None, monday_0910: None) -> list[Resource]:
 def test_a_new_patron_books_a_place_with_the_keyboard_alone(
     devices: Devices, places: list[Resource]
 ) -> None:
-    page = devices.open(language="fr", viewport=DESKTOP)
+    page = devices.open(language="fr", screen=DESKTOP)
     page.goto("/")  # typing the address is all the patron does without Tab
 
     skip = tab_to(page, "Aller au contenu", limit=1)  # the first stop skips the menu
@@ -133,7 +133,7 @@ def test_a_new_patron_books_a_place_with_the_keyboard_alone(
 def test_the_focus_is_visible_on_every_stop_of_the_patron_pages(
     devices: Devices, places: list[Resource], path: str
 ) -> None:
-    page = devices.open(language="fr", viewport=DESKTOP)
+    page = devices.open(language="fr", screen=DESKTOP)
     page.goto(path)
     stops = every_stop(page)
     assert len(stops) >= 5, stops  # the menu, the languages and the page's own
@@ -146,7 +146,7 @@ def test_the_focus_is_visible_on_every_stop_of_the_patron_pages(
 def test_every_slot_is_named_with_its_place_floor_hours_and_state(
     devices: Devices, places: list[Resource], language: str
 ) -> None:
-    page = devices.open(language=language, viewport=DESKTOP)
+    page = devices.open(language=language, screen=DESKTOP)
     page.goto("/demo-bu/reservation/")
     free = FREE[language]
 
@@ -189,7 +189,7 @@ def test_no_state_of_a_slot_is_shown_by_colour_alone(
 ) -> None:
     """Free, chosen, taken, too short and past differ by a border, a mark or a pattern, not
     only by their colours: what is left of each slot without colour is different."""
-    page = devices.open(language="fr", viewport=DESKTOP)
+    page = devices.open(language="fr", screen=DESKTOP)
     page.goto("/demo-bu/reservation/?duration=120")
     page.get_by_role("radio", name="Place 3, Étage 1, 15:00–17:00, libre", exact=True).check()
     signatures = {
@@ -231,7 +231,7 @@ def list_choices(page: Page) -> set[str]:
 def test_the_list_view_offers_the_same_slots_as_the_grid(
     devices: Devices, places: list[Resource], language: str, screen: Any, duration: int
 ) -> None:
-    page = devices.open(language=language, viewport=screen, phone=screen == PHONE)
+    page = devices.open(language=language, screen=screen)
     journey = Journey(f"list-{language}-{duration}min")
     page.goto(f"/demo-bu/reservation/?duration={duration}")
     in_the_grid = grid_choices(page)

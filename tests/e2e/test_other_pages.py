@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 def test_help_offline_statement_and_missing_pages(devices: Devices) -> None:
     demo_library()
-    page = devices.open(language="fr", viewport=PHONE, phone=True)
+    page = devices.open(language="fr", screen=PHONE)
     journey = Journey("other-pages-fr-phone")
     for path, label in [
         ("/demo-bu/aide/", "help"),
@@ -63,7 +63,7 @@ def test_the_staff_pages_outside_the_journeys(
                 start=paris(2026, 3, 2, 10 + n, 0),
                 end=paris(2026, 3, 2, 11 + n, 0),
             )
-        office = devices.open(language="en", viewport=DESKTOP)
+        office = devices.open(language="en", screen=DESKTOP)
         signed_in(office, manager, live_server)
         journey = Journey("staff-pages-en-desktop")
         for path, label in [

@@ -23,7 +23,7 @@ from strapontin.reservations import services
 from strapontin.reservations.models import Patron, Reservation, ReservationState
 from strapontin.venues.models import Establishment, Resource
 from tests.conftest import MONDAY_MORNING, paris
-from tests.e2e.audit import DESKTOP, PHONE, Journey
+from tests.e2e.audit import DESKTOP, PHONE, Journey, screen_name
 from tests.e2e.conftest import Devices
 from tests.e2e.keyboard import every_stop
 from tests.e2e.test_booking_journey import wait_for_mail
@@ -105,10 +105,6 @@ def signed_in(page: Page, user: User, live_server: LiveServer) -> None:
     )
 
 
-def screen_name(screen: ViewportSize) -> str:
-    return "phone" if screen == PHONE else "desktop"
-
-
 @pytest.mark.parametrize(("language", "screen"), VARIANTS)
 def test_a_desk_agent_validates_cancels_with_a_reason_and_books_a_walk_in(
     devices: Devices,
@@ -123,7 +119,7 @@ def test_a_desk_agent_validates_cancels_with_a_reason_and_books_a_walk_in(
     alice = booked(places[1], "alice@example.org", paris(2026, 3, 2, 10, 0), language)
     bob = booked(places[2], "bob@example.org", paris(2026, 3, 2, 10, 0), language)
     mailoutbox.clear()
-    desk = devices.open(language=language, viewport=screen, phone=screen == PHONE)
+    desk = devices.open(language=language, screen=screen)
     journey = Journey(f"desk-{language}-{screen_name(screen)}")
 
     desk.goto("/desk/")
@@ -195,7 +191,7 @@ def test_a_manager_closes_a_day_and_the_patrons_are_told_why(
     alice = booked(places[1], "alice@example.org", paris(2026, 3, 3, 10, 0), language)
     bob = booked(places[2], "bob@example.org", paris(2026, 3, 3, 14, 0), language)
     mailoutbox.clear()
-    office = devices.open(language=language, viewport=screen, phone=screen == PHONE)
+    office = devices.open(language=language, screen=screen)
     signed_in(office, manager, live_server)
     journey = Journey(f"closure-{language}-{screen_name(screen)}")
 
@@ -228,7 +224,7 @@ def test_a_manager_closes_a_day_and_the_patrons_are_told_why(
     assert all(words["closure_reason"] in m.body for m in told)
 
     # The patrons' grid says the day is closed, and why.
-    patron = devices.open(language=language, viewport=screen, phone=screen == PHONE)
+    patron = devices.open(language=language, screen=screen)
     patron.goto(f"/demo-bu/reservation/?date={TUESDAY.isoformat()}")
     notice = patron.locator("main .notice")
     expect(notice).to_contain_text(words["closed"])

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 from playwright.sync_api import Page, ViewportSize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,6 +144,17 @@ def assert_reflows(page: Page, where: str) -> None:
     finally:
         if original is not None:
             page.set_viewport_size(original)
+
+
+def assert_email_passes(page: Page, message: EmailMessage, where: str) -> None:
+    """The HTML part of an e-mail, opened in ``page`` as a mail client would show it: axe and
+    reflow, like the site's pages. ``page`` must be a fresh one (about:blank): a page of the
+    site would apply the site's CSP to the e-mail's inline styles."""
+    (html,) = [content for content, mimetype in message.alternatives if mimetype == "text/html"]
+    page.set_content(str(html))
+    where = f"the e-mail “{message.subject}” ({where})"
+    assert_no_axe_violations(page, where)
+    assert_reflows(page, where)
 
 
 def _file_name(text: str) -> str:

@@ -20,7 +20,7 @@ from strapontin.reservations import services
 from strapontin.reservations.models import Reservation, ReservationState
 from strapontin.venues.models import Establishment, Feature, Resource, ResourceKind
 from tests.conftest import MONDAY_MORNING, PARIS, paris
-from tests.e2e.audit import DESKTOP, PHONE, Journey, screen_name
+from tests.e2e.audit import DESKTOP, PHONE, Journey, assert_email_passes, screen_name
 from tests.e2e.conftest import Devices
 from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory
 
@@ -246,6 +246,11 @@ def test_first_reservation_confirmed_from_the_email_second_at_once_cancelled_fro
         "my reservations, signed in",
         docs="my-reservations-phone" if language == "en" else None,
     )
+
+    # The e-mails of the journey pass the same audit, as a mail client shows them.
+    reader = devices.open(language=language, screen=screen)
+    for message in mailoutbox:
+        assert_email_passes(reader, message, journey.name)
 
 
 def test_the_journey_speaks_english_after_one_click_on_en(

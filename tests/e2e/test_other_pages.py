@@ -1,6 +1,6 @@
 """The pages outside the journeys pass the same audit (axe WCAG 2.1 A/AA, reflow at 320 and
 640 CSS px): help, offline page, accessibility statement, a 404; and the staff's other pages
-(timeline, poster, statistics, journal, management)."""
+(timeline, poster, statistics, journal, management, the entrance screen)."""
 
 import re
 from datetime import timedelta
@@ -11,6 +11,7 @@ from django.core.mail import EmailMessage
 from playwright.sync_api import expect
 from pytest_django.live_server_helper import LiveServer
 
+from strapontin.desk.services import kiosk_link_issue
 from strapontin.reservations import services
 from tests.conftest import MONDAY_MORNING, paris
 from tests.e2e.audit import DESKTOP, PHONE, Journey
@@ -76,3 +77,9 @@ def test_the_staff_pages_outside_the_journeys(
         ]:
             office.goto(path)
             journey.step(office, label)
+
+        # The entrance screen opens a secret link, without signing in.
+        key = kiosk_link_issue(establishment=library, user=manager)
+        screen = devices.open(language="fr", screen=DESKTOP)
+        screen.goto(f"/kiosk/demo-bu/{key}/")
+        journey.step(screen, "entrance screen")

@@ -23,7 +23,7 @@ from strapontin.reservations import services
 from strapontin.reservations.models import Patron, Reservation, ReservationState
 from strapontin.venues.models import Establishment, Resource
 from tests.conftest import MONDAY_MORNING, paris
-from tests.e2e.audit import DESKTOP, PHONE, Journey, screen_name
+from tests.e2e.audit import DESKTOP, PHONE, Journey, assert_email_passes, screen_name
 from tests.e2e.conftest import Devices
 from tests.e2e.keyboard import every_stop
 from tests.e2e.test_booking_journey import wait_for_mail
@@ -159,6 +159,8 @@ def test_a_desk_agent_validates_cancels_with_a_reason_and_books_a_walk_in(
     (told,) = wait_for_mail(mailoutbox, 1)
     assert told.to == ["bob@example.org"]
     assert words["reason"] in told.body
+    mail_reader = devices.open(language=language, screen=screen)
+    assert_email_passes(mail_reader, told, journey.name)
 
     # A walk-in patron: a place, a start, a duration, an address.
     desk.locator("#walk-in summary").click()
@@ -222,6 +224,7 @@ def test_a_manager_closes_a_day_and_the_patrons_are_told_why(
     told = wait_for_mail(mailoutbox, 2)
     assert sorted(m.to[0] for m in told) == ["alice@example.org", "bob@example.org"]
     assert all(words["closure_reason"] in m.body for m in told)
+    assert_email_passes(devices.open(language=language, screen=screen), told[0], journey.name)
 
     # The patrons' grid says the day is closed, and why.
     patron = devices.open(language=language, screen=screen)

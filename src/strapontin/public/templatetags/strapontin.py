@@ -70,7 +70,7 @@ def free_slot_links(row: PlaceRow, duration_minutes: int, book_url: str) -> Safe
     for cell in row.cells:
         if cell.selectable:
             query = urlencode(
-                {"slot": slot_value(row.resource.pk, cell.start), "duration": int(duration_minutes)}
+                {"slot": slot_value(row.resource.pk, cell.start), "duration": str(duration_minutes)}
             )
             html.append(
                 f'<li><a href="{escape(book_url)}?{escape(query)}">'

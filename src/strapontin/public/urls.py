@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strapontin.public import checkin_views, pwa_views, views
+from strapontin.public import checkin_views, links, pwa_views, views
 
 app_name = "public"
 
@@ -20,9 +20,14 @@ urlpatterns = [
         views.my_reservation_cancel,
         name="my_reservation_cancel",
     ),
-    path("r/<str:token>/confirmer/", views.token_confirm, name="token_confirm"),
-    path("r/<str:token>/annuler/", views.token_cancel, name="token_cancel"),
-    path("r/<str:token>/connexion/", views.token_sign_in, name="token_sign_in"),
+    # The token-free pages first: what the e-mails' links redirect to (see public/links.py).
+    path("r/confirmer/<str:reference>/", links.confirm, name="link_confirm"),
+    path("r/annuler/<str:reference>/", links.cancel, name="link_cancel"),
+    path("r/connexion/", links.sign_in, name="link_sign_in"),
+    path("r/lien-invalide/", links.link_invalid, name="link_invalid"),
+    path("r/<str:token>/confirmer/", links.token_confirm, name="token_confirm"),
+    path("r/<str:token>/annuler/", links.token_cancel, name="token_cancel"),
+    path("r/<str:token>/connexion/", links.token_sign_in, name="token_sign_in"),
     path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
     path("<slug:slug>/", views.establishment, name="establishment"),

@@ -21,6 +21,7 @@ from strapontin.core.intervals import overlap_q
 from strapontin.reservations import emails
 from strapontin.reservations.models import (
     HOLDING_STATES,
+    AccessToken,
     CancelCause,
     Patron,
     Reservation,
@@ -28,7 +29,7 @@ from strapontin.reservations.models import (
     Suspension,
     TokenPurpose,
 )
-from strapontin.reservations.tokens import find_token, is_usable
+from strapontin.reservations.tokens import is_usable
 from strapontin.venues.models import BookingPolicy, ConfirmationMode, Resource
 from strapontin.venues.policy import check_slot, effective_policy
 from strapontin.venues.schedule import day_bounds, local_date, opening_hours_of
@@ -559,11 +560,12 @@ def patron_request_sign_in(*, email: str, language: str) -> None:
         emails.send_sign_in_link(patron, now() + SIGN_IN_LINK_LIFETIME)
 
 
-def patron_sign_in(*, raw_token: str) -> Patron:
+def patron_sign_in(*, token: AccessToken) -> Patron:
     """Spend a sign-in link: proves the address, so it is verified from now on."""
+    if token.purpose != TokenPurpose.SIGN_IN:
+        raise DomainError("token_invalid", _("This link is not valid."))
     with transaction.atomic():
-        token = find_token(raw_token, TokenPurpose.SIGN_IN)
-        token = type(token).objects.select_for_update().get(pk=token.pk)
+        token = AccessToken.objects.select_for_update().get(pk=token.pk)
         if not is_usable(token):
             raise DomainError("token_invalid", _("This link has expired or was already used."))
         moment = now()

@@ -149,7 +149,9 @@ def test_limit_per_day_holds(place):
 
 
 def test_limit_per_week_holds_and_a_new_week_starts_on_monday(place):
-    BookingPolicy.objects.create(establishment=place.establishment, max_per_week=2, horizon_days=14)
+    BookingPolicy.objects.create(
+        establishment=place.establishment, max_per_week=2, horizon_days=14, max_pending_per_patron=5
+    )
     book(place, start=paris(2026, 3, 3, 8, 0), end=paris(2026, 3, 3, 9, 0))
     book(place, start=paris(2026, 3, 4, 8, 0), end=paris(2026, 3, 4, 9, 0))
     assert (

@@ -134,7 +134,7 @@ def test_tokens_are_stored_hashed_single_purpose_and_long(pending):
     assert {t.purpose for t in tokens} == {TokenPurpose.CONFIRM, TokenPurpose.CANCEL}
     confirm = tokens.get(purpose=TokenPurpose.CONFIRM)
     assert confirm.expires_at == pending.confirmation_deadline
-    body = OutboxMessage.objects.get().body_text
+    body = mail.outbox[0].body
     raw = body.split("/r/")[1].split("/")[0]
     assert len(raw) >= 32  # 24 random bytes, base64url: 192 bits
     assert raw not in {t.token_hash for t in tokens}

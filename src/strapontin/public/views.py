@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.public import session
+from strapontin.public import session, throttling
 from strapontin.public.forms import (
     BookingForm,
     GridFiltersForm,
@@ -260,6 +260,8 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             initial = {"email": patron.email} if patron else {}
         context["form"] = BookingForm(initial=initial)
         return render(request, "public/book.html", context)
+    if wait := throttling.wait_for(request, "booking", per=throttling.BOOKINGS_PER_CLIENT):
+        return throttling.too_many(request, wait)
     form = BookingForm(request.POST)
     context["form"] = form
     if not form.is_valid():
@@ -326,6 +328,9 @@ def sent(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
 def my_reservations(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST":
+        wait = throttling.wait_for(request, "sign_in", per=throttling.SIGN_IN_REQUESTS_PER_CLIENT)
+        if wait:
+            return throttling.too_many(request, wait)
         if form.is_valid():
             try:
                 services.patron_request_sign_in(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strapontin.public import checkin_views, links, pwa_views, views
+from strapontin.public import checkin_views, links, privacy_views, pwa_views, views
 
 app_name = "public"
 
@@ -15,6 +15,13 @@ urlpatterns = [
         "mes-reservations/<str:reference>/liberer/", checkin_views.leave_early, name="leave_early"
     ),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
+    path("mes-reservations/mes-donnees.json", privacy_views.my_data, name="my_data"),
+    path(
+        "mes-reservations/supprimer-mon-compte/",
+        privacy_views.delete_account,
+        name="delete_account",
+    ),
+    path("confidentialite/", views.privacy, name="privacy"),
     path(
         "mes-reservations/<str:reference>/annuler/",
         views.my_reservation_cancel,

@@ -122,6 +122,16 @@ def help_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@require_safe
+def privacy(request: HttpRequest) -> HttpResponse:
+    """What is kept about patrons, why, and for how long (docs/privacy.md in full)."""
+    return render(
+        request,
+        "public/privacy.html",
+        {"establishments": Establishment.objects.filter(is_active=True)},
+    )
+
+
 # --- The reservation grid and booking -------------------------------------------------------
 
 

@@ -141,7 +141,8 @@ def deliver_due(limit: int = 50) -> int:
             except Exception as error:
                 _record_failure(message, error)
                 continue
-            OutboxMessage.objects.filter(pk=message.pk).update(
+            # Matched on the address too: one erased meanwhile keeps its anonymised copy.
+            OutboxMessage.objects.filter(pk=message.pk, to=message.to).update(
                 state=OutboxState.SENT,
                 sent_at=now(),
                 locked_until=None,

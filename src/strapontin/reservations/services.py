@@ -90,13 +90,15 @@ def _with_retry[T](operation: Callable[[], T]) -> T:
 
 
 def _needs_confirmation(policy: BookingPolicy, patron: Patron, known_patron_id: int | None) -> bool:
+    """Only a requester who proved the address (this browser opened one of its links, or an
+    app holds its patron token) is spared the e-mail. Were a verified address confirmed for
+    anyone, a booking would tell strangers which addresses are patrons here (enumeration),
+    and three bookings in a student's name would get them suspended for no-shows."""
     match policy.confirmation_mode:
         case ConfirmationMode.ALWAYS:
             return True
-        case ConfirmationMode.NEW_DEVICE:
-            return known_patron_id != patron.pk
         case _:
-            return not patron.is_verified
+            return known_patron_id != patron.pk or not patron.is_verified
 
 
 def same_inbox(patron: Patron, field: str = "patron") -> Q:

@@ -42,6 +42,8 @@ RESERVED_SLUGS = frozenset(
         "manifest.json",
         "sw.js",
         "favicon.ico",
+        "hors-ligne",
+        "confidentialite",
     }
 )
 

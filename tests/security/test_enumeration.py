@@ -71,9 +71,7 @@ def test_booking_on_the_web_answers_the_same_for_a_regular_and_a_stranger(place,
     assert sorted(m.to[0] for m in mail.outbox if "/confirmer/" in m.body) == [KNOWN, UNKNOWN]
 
 
-def test_booking_through_the_api_answers_the_same_for_a_regular_and_a_stranger(
-    place, known_patron
-):
+def test_booking_through_the_api_answers_the_same_for_a_regular_and_a_stranger(place, known_patron):
     later = TUESDAY_10 + timedelta(hours=3)
     answers = {}
     for email in (KNOWN, UNKNOWN):

@@ -4,6 +4,7 @@ with the forms, scripts and styles each one carries — for the CSRF and CSP tes
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -141,18 +142,18 @@ class Site:
     establishment: Establishment
 
 
-def build_site() -> Site:
+def build_site(start: datetime = TUESDAY_10) -> Site:
     """The demo's libraries, a patron with reservations in every state the browser shows, a
-    manager of Démo BU and a superuser."""
+    manager of Démo BU and a superuser. ``start``: a bookable hour (10:00 of a coming day)."""
     establishments = seed_demo()
     bu = next(e for e in establishments if e.slug == "demo-bu")
     place = next(r for r in bu.resources.order_by("pk") if not r.reservations.exists())
     patron = Client()
-    assert book(patron, place, "alice@example.org").status_code == 302
+    assert book(patron, place, "alice@example.org", start=start).status_code == 302
     with TestCase.captureOnCommitCallbacks(execute=True):
         patron.post(patron.get(link_of("confirmer"))["Location"])
     # Another browser books in her name: pending, with a confirmation link.
-    later = TUESDAY_10.replace(hour=14)
+    later = start.replace(hour=14)
     assert book(Client(), place, "alice@example.org", start=later).status_code == 302
     manager_user = UserFactory(username="manager")
     StaffRole.objects.create(user=manager_user, establishment=bu, role=Role.MANAGER)

@@ -191,6 +191,11 @@ def test_deleting_the_account_asks_for_confirmation_first(place):
 def test_deleting_the_account_frees_the_places_then_erases_the_address_everywhere(place, settings):
     browser = signed_in_browser(place)
     patron = Patron.objects.get()
+    elsewhere = Client()
+    session = elsewhere.session
+    session["patron_id"] = patron.pk
+    session.save()
+    assert "alice@example.org" in elsewhere.get("/mes-reservations/").content.decode()
     past = used_reservation(
         ResourceFactory(area=place.area), "alice@example.org", paris(2026, 2, 2, 10, 0)
     )
@@ -234,8 +239,10 @@ def test_deleting_the_account_frees_the_places_then_erases_the_address_everywher
     # The e-mails not sent yet never leave (the address is gone); the sent ones stay, anonymised.
     assert not OutboxMessage.objects.filter(state=OutboxState.PENDING).exists()
     assert OutboxMessage.objects.filter(state=OutboxState.SENT, reservation=past).exists()
-    # The browser forgot the patron; the old links open nothing.
+    # The browser forgot the patron, another one signed in as them sees nobody; the old links
+    # open nothing.
     assert "patron_id" not in browser.session
+    assert "anonyme" not in elsewhere.get("/mes-reservations/").content.decode()
     opened = Client()
     assert opened.get(opened.get(cancel_link)["Location"]).status_code == 404
     # Past reservations still count; the address can book again, as someone new.

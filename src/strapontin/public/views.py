@@ -361,6 +361,9 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
                 return redirect("public:my_reservations")
         return render(request, "public/my_reservations.html", {"form": form}, status=400)
     known = session.known_patron_id(request)
+    # An erased patron is nobody, on every browser that had signed in as them.
+    patron = Patron.objects.filter(pk=known, anonymised_at__isnull=True).first() if known else None
+    known = patron.pk if patron else None
     upcoming, past = selectors.reservations_of(
         patron_ids=[known] if known else [],
         reservation_ids=session.remembered_reservation_ids(request),
@@ -370,7 +373,7 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
         "public/my_reservations.html",
         {
             "form": SignInForm(),
-            "patron": Patron.objects.filter(pk=known).first() if known else None,
+            "patron": patron,
             "suspensions": Suspension.objects.filter(
                 patron_id=known, lifted_at__isnull=True, ends_at__gt=now()
             ).select_related("establishment")

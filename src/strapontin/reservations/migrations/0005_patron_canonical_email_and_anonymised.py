@@ -14,7 +14,7 @@ def fill_canonical(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reservations', '0003_api_token_purpose'),
+        ('reservations', '0004_booking_check_indexes'),
     ]
 
     operations = [

@@ -87,9 +87,17 @@ def test_without_a_token_a_new_address_follows_the_confirmation_policy(api: Api,
     assert "/confirmer/" in last_mail_to("new@example.org")
 
 
-def test_a_verified_address_needs_no_confirmation_even_without_a_token(api: Api, place):
+def test_without_a_token_even_a_verified_address_confirms_by_email(api: Api, place):
+    """Whoever books without proving the address gets the same answer, known or not."""
     api.sign_in("carol@example.org")
     booked = api.book(place, email="carol@example.org")
+    assert booked.json()["reservation"]["state"] == "pending"
+    assert "/confirmer/" in last_mail_to("carol@example.org")
+
+
+def test_with_the_patron_token_a_verified_address_needs_no_confirmation(api: Api, place):
+    patron_token = api.sign_in("carol@example.org")
+    booked = api.book(place, email=None, token=patron_token)
     assert booked.json()["reservation"]["state"] == "confirmed"
 
 

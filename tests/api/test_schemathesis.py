@@ -57,7 +57,11 @@ def fuzz_data(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Iterat
     tomorrow = moment.astimezone(PARIS).date() + timedelta(days=1)
     start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=PARIS)
     booked = services.reservation_create(
-        resource=place, email=patron.email, start=start, end=start + timedelta(hours=1)
+        resource=place,
+        email=patron.email,
+        start=start,
+        end=start + timedelta(hours=1),
+        known_patron_id=patron.pk,
     )
     Reservation.objects.filter(pk=booked.pk).update(reference=REFERENCE)
     PatronToken.objects.create(

@@ -25,10 +25,14 @@ TODAY_10 = paris(2026, 3, 2, 10, 0)
 def book_confirmed(
     place: Resource, email: str = "alice@example.org", start: datetime = TODAY_10
 ) -> Reservation:
-    """A verified address books: confirmed at once."""
-    Patron.objects.get_or_create(email=email, defaults={"verified_at": now()})
+    """A verified address books from a browser it proved: confirmed at once."""
+    patron, _created = Patron.objects.get_or_create(email=email, defaults={"verified_at": now()})
     reservation = services.reservation_create(
-        resource=place, email=email, start=start, end=start + timedelta(hours=1)
+        resource=place,
+        email=email,
+        start=start,
+        end=start + timedelta(hours=1),
+        known_patron_id=patron.pk,
     )
     assert reservation.state == ReservationState.CONFIRMED
     return reservation

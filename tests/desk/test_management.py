@@ -131,6 +131,7 @@ def policy_data(**overrides):
         "max_per_week": 10,
         "confirmation_mode": "always",
         "confirmation_deadline_minutes": 60,
+        "max_pending_per_patron": 2,
         "checkin_opens_before_minutes": 10,
         "checkin_closes_after_minutes": 20,
         "noshow_limit": 3,

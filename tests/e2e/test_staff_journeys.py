@@ -81,10 +81,15 @@ def demo_library() -> tuple[Establishment, list[Resource]]:
 
 
 def booked(place: Resource, email: str, start: datetime, language: str) -> Reservation:
-    """A verified address books through the service: confirmed at once."""
-    Patron.objects.create(email=email, verified_at=MONDAY_MORNING - timedelta(days=1))
+    """A verified address books from a device that proved it: confirmed at once."""
+    patron = Patron.objects.create(email=email, verified_at=MONDAY_MORNING - timedelta(days=1))
     reservation = services.reservation_create(
-        resource=place, email=email, start=start, end=start + timedelta(hours=1), language=language
+        resource=place,
+        email=email,
+        start=start,
+        end=start + timedelta(hours=1),
+        language=language,
+        known_patron_id=patron.pk,
     )
     assert reservation.state == ReservationState.CONFIRMED
     return reservation

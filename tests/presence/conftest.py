@@ -31,11 +31,16 @@ def book(
     email: str = "alice@example.org",
     start: datetime = TUESDAY_10,
     minutes: int = 60,
+    known_patron_id: int | None = None,
 ) -> Reservation:
     """Book through the service; its e-mail leaves at once (tests assert on later ones)."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         return services.reservation_create(
-            resource=place, email=email, start=start, end=start + timedelta(minutes=minutes)
+            resource=place,
+            email=email,
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            known_patron_id=known_patron_id,
         )
 
 
@@ -45,9 +50,9 @@ def book_confirmed(
     start: datetime = TUESDAY_10,
     minutes: int = 60,
 ) -> Reservation:
-    """A verified address books: confirmed at once, no e-mail link to click."""
-    Patron.objects.get_or_create(email=email, defaults={"verified_at": now()})
-    reservation = book(place, email, start, minutes)
+    """A verified address books from a browser it proved: confirmed at once, no link to click."""
+    patron, _created = Patron.objects.get_or_create(email=email, defaults={"verified_at": now()})
+    reservation = book(place, email, start, minutes, known_patron_id=patron.pk)
     assert reservation.state == ReservationState.CONFIRMED
     return reservation
 

@@ -54,6 +54,7 @@ def overdue_reservations() -> list[Reservation]:
                 services.reservation_create(
                     resource=place,
                     email=f"regular{n}@example.org",
+                    known_patron_id=Patron.objects.get(email=f"regular{n}@example.org").pk,
                     start=paris(2026, 3, 2, 10, 0),
                     end=paris(2026, 3, 2, 11, 0),
                 )

@@ -84,15 +84,15 @@ def test_a_suspended_patron_cannot_book_here_until_it_ends(place):
     assert caught.value.code == "suspended"
     assert "11 mars 2026, 10:30" in caught.value.message
     with at(paris(2026, 3, 11, 10, 30)):
-        assert book(place, start=paris(2026, 3, 12, 10, 0)).state == ReservationState.CONFIRMED
+        assert book_confirmed(place, start=paris(2026, 3, 12, 10, 0)).pk
 
 
 def test_the_suspension_is_per_establishment(place):
     miss_three(place)
     elsewhere = ResourceFactory()
     with at(THIRD_CLOSE + timedelta(minutes=1)):
-        other = book(elsewhere, start=paris(2026, 3, 5, 10, 0))
-    assert other.state == ReservationState.CONFIRMED
+        other = book_confirmed(elsewhere, start=paris(2026, 3, 5, 10, 0))
+    assert other.pk
 
 
 def test_my_reservations_shows_when_the_suspension_ends(place, client):
@@ -124,8 +124,8 @@ def test_lifting_the_suspension_lets_the_patron_book_again(place):
         suspension_lift(suspension=suspension, user=user, reason="Malade")
         suspension_lift(suspension=suspension, user=user)  # twice: harmless
         assert active_suspension(suspension.patron, place.establishment.pk, THIRD_CLOSE) is None
-        again = book(place, start=paris(2026, 3, 5, 10, 0))
-    assert again.state == ReservationState.CONFIRMED
+        again = book_confirmed(place, start=paris(2026, 3, 5, 10, 0))
+    assert again.pk
     lifted = Suspension.objects.get()
     assert (lifted.lifted_at, lifted.lifted_by) == (THIRD_CLOSE + timedelta(hours=1), user)
     (entry,) = entries_for(lifted).filter(action="patron.suspension_lifted")

@@ -46,10 +46,18 @@ def booked_at_nine(
     place, email: str, start: datetime, *, verified: bool, hours: int = 1
 ) -> Reservation:
     with time_machine.travel(MONDAY_MORNING, tick=False):
+        known = None
         if verified:
-            Patron.objects.get_or_create(email=email, defaults={"verified_at": now()})
+            patron, _created = Patron.objects.get_or_create(
+                email=email, defaults={"verified_at": now()}
+            )
+            known = patron.pk
         return services.reservation_create(
-            resource=place, email=email, start=start, end=start + timedelta(hours=hours)
+            resource=place,
+            email=email,
+            start=start,
+            end=start + timedelta(hours=hours),
+            known_patron_id=known,
         )
 
 

@@ -30,6 +30,18 @@ def link_from(body: str, action: str) -> str:
     return re.search(rf"https?://[^/\s]+(/r/[^/\s]+/{action}/)", body).group(1)
 
 
+def open_link(client: Client, link: str) -> str:
+    """Follow an e-mail's link as a browser does: the token's address only redirects, to the
+    token-free page of the action; that page is returned."""
+    response = client.get(link)
+    assert response.status_code == 302, response
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    assert "/r/" in response["Location"]
+    assert link.split("/")[2] not in response["Location"]
+    return response["Location"]
+
+
 def test_pages_of_the_journey_answer(place, client):
     slug = place.establishment.slug
     for url in [
@@ -93,10 +105,11 @@ def test_whole_journey_book_confirm_see_cancel(place, client, django_capture_on_
     assert "spam" in sent_page
     confirm = link_from(mail.outbox[0].body, "confirmer")
     # A GET (a mail scanner following the link) changes nothing.
-    assert client.get(confirm).status_code == 200
+    landing = open_link(client, confirm)
+    assert client.get(landing).status_code == 200
     assert Reservation.objects.get().state == ReservationState.PENDING
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(confirm)
+        client.post(landing)
     reservation = Reservation.objects.get()
     assert reservation.state == ReservationState.CONFIRMED
     confirmed = mail.outbox[-1]
@@ -115,12 +128,33 @@ def test_cancel_link_from_the_email_needs_a_post(place, client, django_capture_o
         post_booking(client, place)
     cancel = link_from(mail.outbox[0].body, "annuler")
     fresh = Client()
-    assert fresh.get(cancel).status_code == 200
-    assert fresh.head(cancel).status_code == 200
+    assert fresh.head(cancel).status_code == 302
+    landing = open_link(fresh, cancel)
+    page = fresh.get(landing)
+    assert page.status_code == 200
+    assert fresh.head(landing).status_code == 200
     assert Reservation.objects.get().state == ReservationState.PENDING
-    assert fresh.get(cancel)["Referrer-Policy"] == "same-origin"
-    fresh.post(cancel)
+    # The token-free page keeps the site's policy, so its form's Origin is sent (CSRF).
+    assert page["Referrer-Policy"] == "same-origin"
+    assert "no-store" in page["Cache-Control"]
+    assert fresh.post(cancel).status_code == 405
+    fresh.post(landing)
     assert Reservation.objects.get().state == ReservationState.CANCELLED
+
+
+def test_the_page_of_a_link_needs_the_browser_that_opened_it(
+    place, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_booking(client, place)
+    landing = open_link(Client(), link_from(mail.outbox[0].body, "annuler"))
+    stranger = Client()
+    assert stranger.get(landing).status_code == 404
+    assert stranger.post(landing).status_code == 404
+    # A forged cookie naming the token's id is refused: only this server can sign it.
+    stranger.cookies["strapontin_links"] = str(Reservation.objects.get().tokens.first().pk)
+    assert stranger.post(landing).status_code == 404
+    assert Reservation.objects.get().state == ReservationState.PENDING
 
 
 def test_a_token_for_one_purpose_does_not_work_for_another(
@@ -130,7 +164,12 @@ def test_a_token_for_one_purpose_does_not_work_for_another(
         post_booking(client, place)
     cancel = link_from(mail.outbox[0].body, "annuler")
     as_confirm = cancel.replace("/annuler/", "/confirmer/")
-    assert client.post(as_confirm).status_code == 404
+    invalid = client.get(as_confirm)
+    assert invalid["Location"] == "/r/lien-invalide/"
+    assert client.get(invalid["Location"]).status_code == 404
+    # Even opened as a cancel link, its cookie does not open the confirmation page.
+    landing = open_link(client, cancel)
+    assert client.post(landing.replace("/annuler/", "/confirmer/")).status_code == 404
     assert Reservation.objects.get().state == ReservationState.PENDING
 
 
@@ -180,7 +219,7 @@ def test_date_outside_the_horizon_says_when_booking_opens(place, client):
 def test_unknown_establishment_and_reservation_are_404(place, client):
     assert client.get("/nowhere/reservation/").status_code == 404
     assert client.get(f"/{place.establishment.slug}/reservation/ZZZZZZZZ/").status_code == 404
-    assert client.get("/r/not-a-token/confirmer/").status_code == 404
+    assert client.get("/r/not-a-token/confirmer/", follow=True).status_code == 404
 
 
 def test_another_browser_cannot_see_the_what_next_page(place, client):
@@ -214,9 +253,9 @@ def test_sign_in_link_shows_reservations_on_another_device(
     )
     with django_capture_on_commit_callbacks(execute=True):
         other.post("/mes-reservations/", {"email": "alice@example.org"})
-    link = link_from(mail.outbox[-1].body, "connexion")
-    assert other.get(link).status_code == 200
-    other.post(link)
+    landing = open_link(other, link_from(mail.outbox[-1].body, "connexion"))
+    assert other.get(landing).status_code == 200
+    other.post(landing)
     assert place.label in other.get("/mes-reservations/").content.decode()
 
 

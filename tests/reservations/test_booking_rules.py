@@ -42,14 +42,27 @@ def test_confirmation_deadline_is_never_later_than_the_start(place):
 
 def test_second_booking_of_a_verified_address_needs_no_confirmation(place):
     first = book(place)
-    services.reservation_confirm(reservation=first)
+    confirmed = services.reservation_confirm(reservation=first)
+    second = book(
+        ResourceFactory(area=place.area),
+        start=paris(2026, 3, 4, 10, 0),
+        end=paris(2026, 3, 4, 11, 0),
+        known_patron_id=confirmed.patron_id,
+    )
+    assert second.state == ReservationState.CONFIRMED
+    assert second.confirmation_deadline is None
+
+
+def test_a_verified_address_booked_by_someone_who_did_not_prove_it_is_asked_to_confirm(place):
+    """Else a stranger would learn the address is a patron's, and could book in its name
+    confirmed reservations that end in no-shows and a suspension."""
+    services.reservation_confirm(reservation=book(place))
     second = book(
         ResourceFactory(area=place.area),
         start=paris(2026, 3, 4, 10, 0),
         end=paris(2026, 3, 4, 11, 0),
     )
-    assert second.state == ReservationState.CONFIRMED
-    assert second.confirmation_deadline is None
+    assert second.state == ReservationState.PENDING
 
 
 def test_address_is_normalised_so_case_does_not_make_a_new_patron(place):
@@ -149,7 +162,9 @@ def test_limit_per_day_holds(place):
 
 
 def test_limit_per_week_holds_and_a_new_week_starts_on_monday(place):
-    BookingPolicy.objects.create(establishment=place.establishment, max_per_week=2, horizon_days=14)
+    BookingPolicy.objects.create(
+        establishment=place.establishment, max_per_week=2, horizon_days=14, max_pending_per_patron=5
+    )
     book(place, start=paris(2026, 3, 3, 8, 0), end=paris(2026, 3, 3, 9, 0))
     book(place, start=paris(2026, 3, 4, 8, 0), end=paris(2026, 3, 4, 9, 0))
     assert (

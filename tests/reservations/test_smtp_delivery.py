@@ -148,8 +148,9 @@ def test_a_first_reservation_sends_its_confirmation_request_over_smtp(
     assert html_link
     assert text_link.group(1) == html_link.group(1)
     # The link in the mail that arrived is the live one.
-    assert client.get(text_link.group(1)).status_code == 200
-    client.post(text_link.group(1))
+    opened = client.get(text_link.group(1), follow=True)
+    assert opened.status_code == 200
+    client.post(opened.redirect_chain[-1][0])
     reservation.refresh_from_db()
     assert reservation.state == ReservationState.CONFIRMED
     assert OutboxMessage.objects.get(cause="reservation.confirmation_requested").state == (

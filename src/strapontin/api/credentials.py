@@ -19,7 +19,13 @@ from strapontin.core import throttle
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.reservations.models import AccessToken, Patron, Reservation, TokenPurpose
+from strapontin.reservations.models import (
+    AccessToken,
+    Patron,
+    Reservation,
+    TokenPurpose,
+    canonical_email,
+)
 from strapontin.reservations.notifications import queue_email
 from strapontin.reservations.services import normalise_email
 from strapontin.reservations.tokens import find_token, is_usable, issue_token
@@ -67,7 +73,10 @@ def sign_in_code_request(*, email: str, language: str) -> None:
     email = normalise_email(email)
     moment = now()
     if throttle.hit(
-        "api.sign_in_code.address", email, limit=CODES_PER_ADDRESS, window=timedelta(hours=1)
+        "api.sign_in_code.address",
+        canonical_email(email),
+        limit=CODES_PER_ADDRESS,
+        window=timedelta(hours=1),
     ):
         return
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"

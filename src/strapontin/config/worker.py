@@ -1,5 +1,6 @@
 """The background worker: runs queued tasks and, every ``sweep_seconds``, the periodic sweeps
-and a pass over the outbox (so e-mails go out even if a task was lost)."""
+and a pass over the outbox (so e-mails go out even if a task was lost); every
+``retention_seconds``, the anonymisation of addresses past their retention period."""
 
 import logging
 import threading
@@ -10,12 +11,19 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from strapontin.reservations.notifications import deliver_due
+from strapontin.reservations.privacy import sweep_retention
 from strapontin.reservations.sweeps import run_sweeps
 
 logger = logging.getLogger("strapontin.worker")
 
 
-def run_worker(stop: threading.Event, *, interval: float = 1.0, sweep_seconds: float = 30) -> None:
+def run_worker(
+    stop: threading.Event,
+    *,
+    interval: float = 1.0,
+    sweep_seconds: float = 30,
+    retention_seconds: float = 3600,
+) -> None:
     tasks = Worker(
         queue_names=["default"],
         interval=0,
@@ -26,7 +34,7 @@ def run_worker(stop: threading.Event, *, interval: float = 1.0, sweep_seconds: f
         worker_id=f"strapontin-{get_random_string(8)}",
         excluded_queue_names=[],
     )
-    last_sweep = 0.0
+    last_sweep = last_retention = float("-inf")
     while not stop.is_set():
         try:
             tasks.running = True
@@ -37,6 +45,10 @@ def run_worker(stop: threading.Event, *, interval: float = 1.0, sweep_seconds: f
                 sent = deliver_due()
                 if any(moved.values()) or sent:
                     logger.info("Sweeps: %s; e-mails sent: %s", moved, sent)
+            if time.monotonic() - last_retention >= retention_seconds:
+                last_retention = time.monotonic()
+                if anonymised := sweep_retention():
+                    logger.info("Retention: %s addresses anonymised", anonymised)
         except Exception:
             logger.exception("Worker pass failed; trying again")
         finally:

@@ -13,6 +13,7 @@ class DomainError(Exception):
         "slot_taken": 409,
         "patron_overlap": 409,
         "limit_reached": 409,
+        "too_many_pending": 409,
         "already_cancelled": 409,
         "not_cancellable": 409,
         "confirmation_expired": 410,

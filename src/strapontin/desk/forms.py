@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from strapontin.core.validators import validate_single_line
 from strapontin.desk.models import Role
 from strapontin.venues.models import (
     Area,
@@ -95,6 +96,7 @@ class ClosureForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason, written in the patrons' e-mail"),
         max_length=200,
+        validators=[validate_single_line],
         widget=forms.TextInput(attrs={"list": "closure-reasons"}),
     )
 
@@ -169,7 +171,9 @@ class AreaForm(forms.ModelForm):
 class BulkPlacesForm(forms.Form):
     """ "Place 1 to 60 on Étage 2": a prefix, a first and a last number, an area, a kind."""
 
-    label_start = forms.CharField(label=_("Label prefix"), max_length=60, initial="Place")
+    label_start = forms.CharField(
+        label=_("Label prefix"), max_length=60, initial="Place", validators=[validate_single_line]
+    )
     first = forms.IntegerField(label=_("From number"), min_value=0, initial=1)
     last = forms.IntegerField(label=_("To number"), min_value=0)
     area = forms.ModelChoiceField(queryset=Area.objects.none(), label=_("Floor or zone"))
@@ -263,6 +267,7 @@ class PolicyForm(forms.ModelForm):
             "max_per_week",
             "confirmation_mode",
             "confirmation_deadline_minutes",
+            "max_pending_per_patron",
             "checkin_opens_before_minutes",
             "checkin_closes_after_minutes",
             "noshow_limit",

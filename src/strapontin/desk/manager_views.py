@@ -1,7 +1,6 @@
 """Managers' pages: closures and reduced hours, statistics, the journal. Thin views: parse with
 a form, check the role, call one selector or service, say the outcome."""
 
-import csv
 from datetime import date
 
 from django.contrib import messages
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from strapontin.core import csvexport
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.desk import selectors
@@ -179,7 +179,7 @@ def statistics_csv(request: HttpRequest, slug: str) -> HttpResponse:
     name = f"{establishment.slug}-{stats.first_day.isoformat()}-{stats.last_day.isoformat()}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    csv.writer(response).writerows(statistics_csv_rows(stats))
+    csvexport.write_rows(response, statistics_csv_rows(stats))
     return response
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strapontin.public import accessibility, checkin_views, pwa_views, views
+from strapontin.public import accessibility, checkin_views, links, privacy_views, pwa_views, views
 
 app_name = "public"
 
@@ -15,14 +15,26 @@ urlpatterns = [
         "mes-reservations/<str:reference>/liberer/", checkin_views.leave_early, name="leave_early"
     ),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
+    path("mes-reservations/mes-donnees.json", privacy_views.my_data, name="my_data"),
+    path(
+        "mes-reservations/supprimer-mon-compte/",
+        privacy_views.delete_account,
+        name="delete_account",
+    ),
+    path("confidentialite/", views.privacy, name="privacy"),
     path(
         "mes-reservations/<str:reference>/annuler/",
         views.my_reservation_cancel,
         name="my_reservation_cancel",
     ),
-    path("r/<str:token>/confirmer/", views.token_confirm, name="token_confirm"),
-    path("r/<str:token>/annuler/", views.token_cancel, name="token_cancel"),
-    path("r/<str:token>/connexion/", views.token_sign_in, name="token_sign_in"),
+    # The token-free pages first: what the e-mails' links redirect to (see public/links.py).
+    path("r/confirmer/<str:reference>/", links.confirm, name="link_confirm"),
+    path("r/annuler/<str:reference>/", links.cancel, name="link_cancel"),
+    path("r/connexion/", links.sign_in, name="link_sign_in"),
+    path("r/lien-invalide/", links.link_invalid, name="link_invalid"),
+    path("r/<str:token>/confirmer/", links.token_confirm, name="token_confirm"),
+    path("r/<str:token>/annuler/", links.token_cancel, name="token_cancel"),
+    path("r/<str:token>/connexion/", links.token_sign_in, name="token_sign_in"),
     path("accessibilite/", accessibility.statement, name="accessibility"),
     path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),

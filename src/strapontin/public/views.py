@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.public import session
+from strapontin.public import session, throttling
 from strapontin.public.forms import (
     BookingForm,
     GridFiltersForm,
@@ -32,31 +31,13 @@ from strapontin.reservations.models import (
     DemoMail,
     Patron,
     Reservation,
-    ReservationState,
     Suspension,
-    TokenPurpose,
 )
-from strapontin.reservations.tokens import find_token, is_usable
 from strapontin.venues.models import Establishment, Feature, Resource, ResourceKind
 from strapontin.venues.policy import effective_policy, last_bookable_day
 from strapontin.venues.schedule import opening_hours_of
 
 View = Callable[..., HttpResponseBase]
-
-
-def private_page(view: View) -> View:
-    """Pages reached from an e-mail carry a secret in their address: keep it out of other
-    sites' Referer headers and out of caches. Not ``no-referrer``: under it browsers send
-    ``Origin: null`` with the page's own form, and Django's CSRF check refuses the POST."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "same-origin"
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return wrapper
 
 
 def _language() -> str:
@@ -138,6 +119,16 @@ def help_page(request: HttpRequest, slug: str) -> HttpResponse:
             "policy": policy,
             "confirm_delay": _duration_label(policy.confirmation_deadline_minutes),
         },
+    )
+
+
+@require_safe
+def privacy(request: HttpRequest) -> HttpResponse:
+    """What is kept about patrons, why, and for how long (docs/privacy.md in full)."""
+    return render(
+        request,
+        "public/privacy.html",
+        {"establishments": Establishment.objects.filter(is_active=True)},
     )
 
 
@@ -288,6 +279,8 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             initial = {"email": patron.email} if patron else {}
         context["form"] = BookingForm(initial=initial)
         return render(request, "public/book.html", context)
+    if wait := throttling.wait_for(request, "booking", per=throttling.BOOKINGS_PER_CLIENT):
+        return throttling.too_many(request, wait)
     form = BookingForm(request.POST)
     context["form"] = form
     if not form.is_valid():
@@ -346,93 +339,6 @@ def sent(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
     )
 
 
-# --- Links from e-mails: a GET shows, only a POST changes ----------------------------------
-
-
-def _token_reservation(token: str, purpose: TokenPurpose) -> tuple[Any, Reservation]:
-    access = find_token(token, purpose)
-    reservation = get_object_or_404(
-        Reservation.objects.select_related("resource__area", "establishment", "patron"),
-        pk=access.reservation_id or 0,
-    )
-    return access, reservation
-
-
-def _token_error(request: HttpRequest, error: DomainError) -> HttpResponse:
-    return render(request, "public/token_error.html", {"error": error}, status=error.status)
-
-
-@private_page
-@require_http_methods(["GET", "HEAD", "POST"])
-def token_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        access, reservation = _token_reservation(token, TokenPurpose.CONFIRM)
-        done = False
-        if request.method == "POST":
-            reservation = services.reservation_confirm(reservation=reservation)
-            session.remember_patron(request, reservation.patron)
-            session.remember_reservation(request, reservation)
-            done = True
-        elif not is_usable(access) and reservation.state == ReservationState.PENDING:
-            raise DomainError(
-                "confirmation_expired", _("The time to confirm this reservation has passed.")
-            )
-    except DomainError as error:
-        return _token_error(request, error)
-    return render(
-        request,
-        "public/token_confirm.html",
-        {
-            "reservation": reservation,
-            "establishment": reservation.establishment,
-            "done": done or reservation.state != ReservationState.PENDING,
-            "state": selectors.effective_state(reservation),
-        },
-    )
-
-
-@private_page
-@require_http_methods(["GET", "HEAD", "POST"])
-def token_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        _access, reservation = _token_reservation(token, TokenPurpose.CANCEL)
-        if request.method == "POST":
-            reservation = services.reservation_cancel_by_patron(reservation=reservation)
-    except DomainError as error:
-        return _token_error(request, error)
-    return render(
-        request,
-        "public/token_cancel.html",
-        {
-            "reservation": reservation,
-            "establishment": reservation.establishment,
-            "state": selectors.effective_state(reservation),
-            "cancellable": selectors.effective_state(reservation)
-            in (ReservationState.PENDING, ReservationState.CONFIRMED)
-            and reservation.end > now(),
-        },
-    )
-
-
-@private_page
-@require_http_methods(["GET", "HEAD", "POST"])
-def token_sign_in(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
-        try:
-            patron = services.patron_sign_in(raw_token=token)
-        except DomainError as error:
-            return _token_error(request, error)
-        session.remember_patron(request, patron)
-        return redirect("public:my_reservations")
-    try:
-        access = find_token(token, TokenPurpose.SIGN_IN)
-        if not is_usable(access):
-            raise DomainError("token_invalid", _("This link has expired or was already used."))
-    except DomainError as error:
-        return _token_error(request, error)
-    return render(request, "public/token_sign_in.html", {"email": access.patron.email})
-
-
 # --- Mes réservations ------------------------------------------------------------------------
 
 
@@ -441,6 +347,9 @@ def token_sign_in(request: HttpRequest, token: str) -> HttpResponse:
 def my_reservations(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST":
+        wait = throttling.wait_for(request, "sign_in", per=throttling.SIGN_IN_REQUESTS_PER_CLIENT)
+        if wait:
+            return throttling.too_many(request, wait)
         if form.is_valid():
             try:
                 services.patron_request_sign_in(
@@ -461,6 +370,9 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
                 return redirect("public:my_reservations")
         return render(request, "public/my_reservations.html", {"form": form}, status=400)
     known = session.known_patron_id(request)
+    # An erased patron is nobody, on every browser that had signed in as them.
+    patron = Patron.objects.filter(pk=known, anonymised_at__isnull=True).first() if known else None
+    known = patron.pk if patron else None
     upcoming, past = selectors.reservations_of(
         patron_ids=[known] if known else [],
         reservation_ids=session.remembered_reservation_ids(request),
@@ -470,7 +382,7 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
         "public/my_reservations.html",
         {
             "form": SignInForm(),
-            "patron": Patron.objects.filter(pk=known).first() if known else None,
+            "patron": patron,
             "suspensions": Suspension.objects.filter(
                 patron_id=known, lifted_at__isnull=True, ends_at__gt=now()
             ).select_related("establishment")

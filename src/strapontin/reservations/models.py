@@ -5,6 +5,7 @@ transition is a service function that also writes its audit entry and its e-mail
 """
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -20,13 +21,34 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
+#: Domains where dots in the local part do not matter (the same inbox), and their alias.
+DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def canonical_email(email: str) -> str:
+    """The inbox behind an address, for counting limits: ``Alice.B+tag@gmail.com`` and
+    ``alice.b@gmail.com`` are one person. Never used to send: the patron's own address is."""
+    local, _sep, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    domain = DOTLESS_DOMAINS.get(domain, domain)
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
 class Patron(models.Model):
-    """Someone who reserves, known by an e-mail address only (stored lower-case)."""
+    """Someone who reserves, known by an e-mail address only (stored lower-case).
+
+    ``canonical_email`` groups the aliases of one inbox (``name+tag@``, dots at gmail.com):
+    limits count them as one patron; e-mails still go to ``email``."""
 
     email = models.EmailField(_("e-mail address"), max_length=254, unique=True)
+    canonical_email = models.CharField(max_length=254, db_index=True, editable=False, default="")
     verified_at = models.DateTimeField(_("address verified"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, default="fr")
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    #: Set when the address was erased (retention period over, or at the patron's request).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("patron")
@@ -35,6 +57,13 @@ class Patron(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.canonical_email = canonical_email(self.email) if self.email else ""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "canonical_email"}
+        super().save(*args, **kwargs)
 
     @property
     def is_verified(self) -> bool:

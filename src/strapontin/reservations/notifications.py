@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 
 from strapontin.core.clock import now
 from strapontin.reservations.models import OutboxMessage, OutboxState, Reservation
+from strapontin.reservations.tokens import without_link_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,14 @@ def deliver_due(limit: int = 50) -> int:
             except Exception as error:
                 _record_failure(message, error)
                 continue
-            OutboxMessage.objects.filter(pk=message.pk).update(
-                state=OutboxState.SENT, sent_at=now(), locked_until=None, last_error=""
+            # Matched on the address too: one erased meanwhile keeps its anonymised copy.
+            OutboxMessage.objects.filter(pk=message.pk, to=message.to).update(
+                state=OutboxState.SENT,
+                sent_at=now(),
+                locked_until=None,
+                last_error="",
+                body_text=without_link_tokens(message.body_text),
+                body_html=without_link_tokens(message.body_html),
             )
             sent += 1
     finally:

@@ -1,6 +1,7 @@
 """Use cases of reservations: each is one function, atomic, audited, e-mailing through the
 outbox (I4). Shape: guard → atomic → lock → re-check → mutate → audit → outbox."""
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -9,7 +10,7 @@ from typing import TypeVar, overload
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -18,17 +19,20 @@ from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.core.intervals import overlap_q
+from strapontin.core.validators import has_control_characters
 from strapontin.reservations import emails
 from strapontin.reservations.models import (
     HOLDING_STATES,
+    AccessToken,
     CancelCause,
     Patron,
     Reservation,
     ReservationState,
     Suspension,
     TokenPurpose,
+    canonical_email,
 )
-from strapontin.reservations.tokens import find_token, is_usable
+from strapontin.reservations.tokens import is_usable
 from strapontin.venues.models import BookingPolicy, ConfirmationMode, Resource
 from strapontin.venues.policy import check_slot, effective_policy
 from strapontin.venues.schedule import day_bounds, local_date, opening_hours_of
@@ -47,6 +51,10 @@ def normalise_email(raw: str) -> str:
     try:
         if len(email) > 254:  # RFC 5321's limit, and the column's
             raise ValidationError("too long")
+        # Django accepts quoted local parts with control characters ("a\x01b"@x): they have
+        # no place in a patron's address, nor in an e-mail header.
+        if has_control_characters(email) or '"' in email or "\\" in email:
+            raise ValidationError("control characters")
         validate_email(email)
     except ValidationError:
         raise DomainError("invalid_email", _("Enter a valid e-mail address.")) from None
@@ -82,13 +90,51 @@ def _with_retry[T](operation: Callable[[], T]) -> T:
 
 
 def _needs_confirmation(policy: BookingPolicy, patron: Patron, known_patron_id: int | None) -> bool:
+    """Only a requester who proved the address (this browser opened one of its links, or an
+    app holds its patron token) is spared the e-mail. Were a verified address confirmed for
+    anyone, a booking would tell strangers which addresses are patrons here (enumeration),
+    and three bookings in a student's name would get them suspended for no-shows."""
     match policy.confirmation_mode:
         case ConfirmationMode.ALWAYS:
             return True
-        case ConfirmationMode.NEW_DEVICE:
-            return known_patron_id != patron.pk
         case _:
-            return not patron.is_verified
+            return known_patron_id != patron.pk or not patron.is_verified
+
+
+def same_inbox(patron: Patron, field: str = "patron") -> Q:
+    """The patron and their aliases (``name+tag@``, dots at gmail.com): limits count them as
+    one person (see ``canonical_email``)."""
+    if patron.canonical_email:
+        return Q(**{f"{field}__canonical_email": patron.canonical_email})
+    return Q(**{field: patron})
+
+
+def _lock_inbox(email: str) -> None:
+    """Serialise bookings of one inbox, aliases included, before its limits are counted. A
+    new alias has no row to lock yet, hence a lock on the canonical address itself
+    (PostgreSQL advisory lock; SQLite's IMMEDIATE transaction already serialises)."""
+    if connection.vendor == "postgresql":
+        digest = hashlib.sha256(f"inbox:{canonical_email(email)}".encode()).digest()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+            )
+
+
+def _check_pending_cap(patron: Patron, policy: BookingPolicy, moment: datetime) -> None:
+    """Unconfirmed reservations hold places too: one inbox may keep only a few waiting."""
+    waiting = Reservation.objects.filter(
+        holding_q(moment), same_inbox(patron), state=ReservationState.PENDING
+    ).count()
+    if waiting >= policy.max_pending_per_patron:
+        raise DomainError(
+            "too_many_pending",
+            _(
+                "Confirm the reservations awaiting confirmation first (see your e-mails): at "
+                "most %(count)s can wait at once."
+            )
+            % {"count": policy.max_pending_per_patron},
+        )
 
 
 def _check_patron_limits(
@@ -99,9 +145,9 @@ def _check_patron_limits(
     end: datetime,
     moment: datetime,
 ) -> None:
-    """I2, counted while the patron's row is locked so parallel requests cannot both pass.
-    One query, which reads only reservations ending after the week or the slot begins (the
-    (patron, end) index), however long the patron's history."""
+    """I2, counted while the inbox is locked so parallel requests cannot both pass, over all
+    its aliases. One query, which reads only reservations ending after the week or the slot
+    begins (the (patron, end) index), however long the patron's history."""
     tz = resource.establishment.tz
     day = local_date(start, tz)
     day_start, day_end = day_bounds(day, tz)
@@ -110,7 +156,7 @@ def _check_patron_limits(
     _unused, week_end = day_bounds(monday + timedelta(days=6), tz)
     here = Q(establishment_id=resource.establishment_id)
     counts = Reservation.objects.filter(
-        holding_q(moment), patron=patron, end__gt=min(start, week_start)
+        holding_q(moment), same_inbox(patron), end__gt=min(start, week_start)
     ).aggregate(
         overlapping=Count("pk", filter=overlap_q(start, end)),
         today=Count("pk", filter=here & Q(start__gte=day_start, start__lt=day_end)),
@@ -135,7 +181,7 @@ def _check_patron_limits(
 def active_suspension(patron: Patron, establishment_id: int, moment: datetime) -> Suspension | None:
     return (
         Suspension.objects.filter(
-            patron=patron,
+            same_inbox(patron),
             establishment_id=establishment_id,
             lifted_at__isnull=True,
             starts_at__lte=moment,
@@ -239,6 +285,7 @@ def reservation_create(
             # Again under the lock: a closure declared meanwhile locks the same rows.
             check_hours_and_policy()
             _expire_overdue_on(resource, start, end, moment)
+            _lock_inbox(email)
             patron = Patron.objects.select_for_update().filter(email=email).first()
             if patron is None:  # a new address: create it, then lock it like any other
                 created, _created = Patron.objects.get_or_create(
@@ -253,6 +300,8 @@ def reservation_create(
                 patron.language = language
                 patron.save(update_fields=["language"])
             confirm = not at_desk and _needs_confirmation(policy, patron, known_patron_id)
+            if confirm:
+                _check_pending_cap(patron, policy, moment)
             reservation = Reservation.objects.create(
                 establishment=establishment,
                 resource=resource,
@@ -357,7 +406,7 @@ def _no_show(reservation: Reservation, moment: datetime) -> None:
     # them at once would otherwise both see the limit reached and suspend twice.
     Patron.objects.select_for_update().filter(pk=reservation.patron_id).exists()
     counted = Reservation.objects.filter(
-        patron_id=reservation.patron_id,
+        same_inbox(reservation.patron),
         establishment_id=reservation.establishment_id,
         state=ReservationState.NO_SHOW,
         start__gte=moment - timedelta(days=policy.noshow_period_days),
@@ -365,7 +414,7 @@ def _no_show(reservation: Reservation, moment: datetime) -> None:
     # Only no-shows since the last suspension count towards the next one.
     last = (
         Suspension.objects.filter(
-            patron_id=reservation.patron_id, establishment_id=reservation.establishment_id
+            same_inbox(reservation.patron), establishment_id=reservation.establishment_id
         )
         .order_by("-starts_at")
         .first()
@@ -548,8 +597,10 @@ def patron_request_sign_in(*, email: str, language: str) -> None:
         patron = Patron.objects.select_for_update().filter(email=email).first()
         if patron is None:
             return
-        recent = patron.tokens.filter(
-            purpose=TokenPurpose.SIGN_IN, created_at__gt=now() - timedelta(hours=1)
+        recent = AccessToken.objects.filter(
+            same_inbox(patron),
+            purpose=TokenPurpose.SIGN_IN,
+            created_at__gt=now() - timedelta(hours=1),
         )
         if recent.count() >= SIGN_IN_LINKS_PER_HOUR:
             return  # silently: an inbox is not to be flooded, and the answer must not differ
@@ -559,11 +610,12 @@ def patron_request_sign_in(*, email: str, language: str) -> None:
         emails.send_sign_in_link(patron, now() + SIGN_IN_LINK_LIFETIME)
 
 
-def patron_sign_in(*, raw_token: str) -> Patron:
+def patron_sign_in(*, token: AccessToken) -> Patron:
     """Spend a sign-in link: proves the address, so it is verified from now on."""
+    if token.purpose != TokenPurpose.SIGN_IN:
+        raise DomainError("token_invalid", _("This link is not valid."))
     with transaction.atomic():
-        token = find_token(raw_token, TokenPurpose.SIGN_IN)
-        token = type(token).objects.select_for_update().get(pk=token.pk)
+        token = AccessToken.objects.select_for_update().get(pk=token.pk)
         if not is_usable(token):
             raise DomainError("token_invalid", _("This link has expired or was already used."))
         moment = now()

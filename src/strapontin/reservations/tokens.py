@@ -1,6 +1,7 @@
 """Single-purpose links for e-mails: 192 random bits, only their SHA-256 is stored."""
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 
@@ -51,3 +52,13 @@ def find_token(raw: str, purpose: TokenPurpose) -> AccessToken:
 
 def is_usable(token: AccessToken) -> bool:
     return token.used_at is None and now() < token.expires_at
+
+
+#: An e-mail link's token: ``/r/<token>/<action>/``.
+LINK_TOKEN = re.compile(r"/r/[A-Za-z0-9_-]{16,100}/")
+
+
+def without_link_tokens(text: str) -> str:
+    """A sent e-mail's copy, kept in the outbox, without its usable links: the database
+    then holds no token that works, only their hashes."""
+    return LINK_TOKEN.sub("/r/-/", text)

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from strapontin.core.validators import validate_single_line
+
 CHECKIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -40,6 +42,8 @@ RESERVED_SLUGS = frozenset(
         "manifest.json",
         "sw.js",
         "favicon.ico",
+        "hors-ligne",
+        "confidentialite",
     }
 )
 
@@ -61,18 +65,22 @@ class CheckinMode(models.TextChoices):
 
 
 class Establishment(models.Model):
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[validate_single_line])
     slug = models.SlugField(
         _("short name in addresses"),
         max_length=60,
         unique=True,
         validators=[validate_slug_not_reserved],
     )
-    organisation = models.CharField(_("organisation"), max_length=120, blank=True)
+    organisation = models.CharField(
+        _("organisation"), max_length=120, blank=True, validators=[validate_single_line]
+    )
     timezone = models.CharField(
         _("time zone"), max_length=60, default="Europe/Paris", validators=[validate_timezone]
     )
-    address = models.CharField(_("address"), max_length=250, blank=True)
+    address = models.CharField(
+        _("address"), max_length=250, blank=True, validators=[validate_single_line]
+    )
     description = models.TextField(_("description"), blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     languages = models.CharField(
@@ -90,6 +98,15 @@ class Establishment(models.Model):
     )
     kiosk_key_hash = models.CharField(max_length=64, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
+    retention_months = models.PositiveSmallIntegerField(
+        _("keep patrons' addresses for (months)"),
+        default=12,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "After their last reservation here, a patron's address is anonymised; the "
+            "statistics stay as they were."
+        ),
+    )
 
     class Meta:
         verbose_name = _("establishment")
@@ -113,7 +130,7 @@ class Area(models.Model):
         related_name="areas",
         verbose_name=_("establishment"),
     )
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name"), max_length=80, validators=[validate_single_line])
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
@@ -132,8 +149,10 @@ class Feature(models.Model):
     """Something a place offers (power socket, window, …), named in both languages."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    name_fr = models.CharField(_("name (French)"), max_length=80)
-    name_en = models.CharField(_("name (English)"), max_length=80)
+    name_fr = models.CharField(_("name (French)"), max_length=80, validators=[validate_single_line])
+    name_en = models.CharField(
+        _("name (English)"), max_length=80, validators=[validate_single_line]
+    )
 
     class Meta:
         verbose_name = _("feature")
@@ -162,7 +181,7 @@ class Resource(models.Model):
     area = models.ForeignKey(
         Area, on_delete=models.PROTECT, related_name="resources", verbose_name=_("floor or zone")
     )
-    label = models.CharField(_("label"), max_length=80)
+    label = models.CharField(_("label"), max_length=80, validators=[validate_single_line])
     kind = models.CharField(
         _("kind of place"), max_length=10, choices=ResourceKind.choices, default=ResourceKind.SEAT
     )
@@ -243,7 +262,9 @@ class ScheduleException(models.Model):
     is_closed = models.BooleanField(_("closed all day"), default=True)
     opens = models.TimeField(_("opens"), null=True, blank=True)
     closes = models.TimeField(_("closes"), null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(
+        _("reason"), max_length=200, blank=True, validators=[validate_single_line]
+    )
 
     class Meta:
         verbose_name = _("closure or special hours")
@@ -306,6 +327,15 @@ class BookingPolicy(models.Model):
         max_length=10,
         choices=ConfirmationMode.choices,
         default=ConfirmationMode.FIRST_RESERVATION,
+    )
+    max_pending_per_patron = models.PositiveSmallIntegerField(
+        _("reservations awaiting confirmation per address"),
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Unconfirmed reservations one address may hold at once: without it, anyone could "
+            "hold places with addresses that will never confirm."
+        ),
     )
     checkin_opens_before_minutes = models.PositiveSmallIntegerField(
         _("check-in opens before the start (minutes)"), default=15

@@ -150,6 +150,8 @@ TASKS = {
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
+# A message a worker claimed and never marked sent (it died) is sent again after this delay.
+OUTBOX_STALE_LOCK_SECONDS = int(os.environ.get("OUTBOX_STALE_LOCK_SECONDS", "300"))
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Strapontin <noreply@strapontin.localhost>"

@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -18,7 +19,12 @@ from strapontin.reservations.models import OutboxMessage, OutboxState, Reservati
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-SENDING_TIMEOUT = timedelta(minutes=5)
+
+
+def sending_timeout() -> timedelta:
+    """How long a claimed message stays a worker's: one that died while sending (SIGKILL,
+    power cut) leaves it "sending", and another worker takes it back after this delay."""
+    return timedelta(seconds=settings.OUTBOX_STALE_LOCK_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,17 @@ def _claim(limit: int) -> list[OutboxMessage]:
         for message in messages:
             message.state = OutboxState.SENDING
             message.attempts += 1
-            message.locked_until = moment + SENDING_TIMEOUT
+            message.locked_until = moment + sending_timeout()
         OutboxMessage.objects.bulk_update(messages, ["state", "attempts", "locked_until"])
     return messages
+
+
+def message_id(message: OutboxMessage) -> str:
+    """The same Message-ID on every attempt: a worker killed between the SMTP server's "250"
+    and marking the message sent sends it again, and mail clients fold such a copy into the
+    first."""
+    domain = urlsplit(settings.BASE_URL).hostname or "strapontin.localhost"
+    return f"<outbox.{message.pk}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
 
 
 def _to_email(message: OutboxMessage) -> EmailMultiAlternatives:
@@ -102,6 +116,7 @@ def _to_email(message: OutboxMessage) -> EmailMultiAlternatives:
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
+        headers={"Message-ID": message_id(message)},
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")

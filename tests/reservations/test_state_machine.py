@@ -70,13 +70,13 @@ EMAILS = ["ada@example.org", "bea@example.org", "cyd@example.org"]
 LEGAL_EDGES = {(before, after) for (before, _action), after in TRANSITIONS.items()}
 FIRST_STATES = set(CREATED_AS.values())
 SLOT = timedelta(minutes=30)
-#: What can happen next (booking and reaching deadlines twice as often as the rest).
+#: What can happen next (booking, arriving and reaching deadlines twice as often as the rest).
 EVENTS = [
     *["book"] * 2,
     "confirm",
     "cancel_by_patron",
     "cancel_by_staff",
-    "check_in",
+    *["check_in"] * 2,
     "leave_early",
     "resend_email",
     "time_passes",
@@ -222,7 +222,8 @@ class ReservationLifecycle(RuleBasedStateMachine):
                     note(f"now {now().astimezone(PARIS):%a %H:%M:%S}")
             return reservation_check_in(reservation=reservation, method=method, actor="patron")
 
-        self.act(data, "check_in", Q(state=S.CONFIRMED), arrive_and_check_in)
+        # A patron who forgot to confirm arrives too.
+        self.act(data, "check_in", Q(state__in=(S.PENDING, S.CONFIRMED)), arrive_and_check_in)
 
     def leave_early(self, data: st.DataObject) -> None:
         self.act(

@@ -95,3 +95,55 @@ class BrokenBackend:
 
     def send_messages(self, messages: list) -> int:
         raise ConnectionRefusedError("refused")
+
+
+class LosesTheDatabaseAfterSending:
+    """A mail server that accepts the message, while the database goes away at that very
+    moment (really: the connection is closed and pointed at a port nobody listens on)."""
+
+    sent: list[str] = []
+    saved: dict = {}
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def send_messages(self, messages: list) -> int:
+        from django.db import connection
+
+        self.sent.extend(m.extra_headers["Message-ID"] for m in messages)
+        type(self).saved = dict(connection.settings_dict)
+        connection.close()
+        if connection.vendor == "postgresql":
+            connection.settings_dict["PORT"] = "1"
+        else:
+            connection.settings_dict["NAME"] = "/nonexistent-directory/x.sqlite3"
+        return len(messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_while_the_database_went_away_is_not_sent_again(queued, settings):
+    from django.db import DatabaseError, connection
+
+    settings.MAILERS = {
+        "default": {"BACKEND": "tests.reservations.test_outbox.LosesTheDatabaseAfterSending"}
+    }
+    settings.OUTBOX_STALE_LOCK_SECONDS = 0
+    LosesTheDatabaseAfterSending.sent = []
+    # (With transaction=True, the booking's own commit already delivered it: once more.)
+    OutboxMessage.objects.update(state=OutboxState.PENDING)
+    with pytest.raises(DatabaseError):
+        notifications.deliver_due()
+    connection.close()
+    connection.settings_dict.update(LosesTheDatabaseAfterSending.saved)  # the database is back
+
+    # The lock has expired at once, yet the message is not sent again: it is marked sent.
+    assert notifications.deliver_due() == 0
+    queued.refresh_from_db()
+    assert queued.state == OutboxState.SENT
+    assert len(LosesTheDatabaseAfterSending.sent) == 1

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -135,8 +135,26 @@ def _record_failure(message: OutboxMessage, error: Exception) -> None:
     )
 
 
+#: Messages this process sent but could not mark sent (the database went away right then):
+#: marked first thing on the next pass, before the stale lock would let them go out again.
+_sent_unrecorded: set[int] = set()
+
+
+def _mark_sent(pk: int) -> None:
+    OutboxMessage.objects.filter(pk=pk).update(
+        state=OutboxState.SENT, sent_at=now(), locked_until=None, last_error=""
+    )
+
+
+def _record_sent_unrecorded() -> None:
+    for pk in sorted(_sent_unrecorded):
+        _mark_sent(pk)
+        _sent_unrecorded.discard(pk)
+
+
 def deliver_due(limit: int = 50) -> int:
     """Send what is due; a failure puts the message back with a growing delay."""
+    _record_sent_unrecorded()
     messages = _claim(limit)
     if not messages:
         return 0
@@ -155,9 +173,11 @@ def deliver_due(limit: int = 50) -> int:
             except Exception as error:
                 _record_failure(message, error)
                 continue
-            OutboxMessage.objects.filter(pk=message.pk).update(
-                state=OutboxState.SENT, sent_at=now(), locked_until=None, last_error=""
-            )
+            try:
+                _mark_sent(message.pk)
+            except DatabaseError:
+                _sent_unrecorded.add(message.pk)
+                raise
             sent += 1
     finally:
         try:

@@ -109,7 +109,11 @@ class Service:
         )
 
     def start_web(self) -> None:
-        self.web = self._spawn("web", "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "2")
+        """The first start collects the static files, as a deployment does once."""
+        again = ["--no-collectstatic"] if self.web is not None else []
+        self.web = self._spawn(
+            "web", "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "2", *again
+        )
         wait_until(self.web_is_up, 60, "the web server")
 
     def start_worker(self) -> None:

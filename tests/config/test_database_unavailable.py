@@ -79,6 +79,10 @@ def test_the_api_answers_503_in_its_own_error_shape(client: Client, database_dow
         "code": "unavailable",
         "message": "The service is briefly unavailable. Try again in a moment.",
     }
+    french = client.get("/api/v1/establishments", headers={"accept-language": "fr"})
+    assert french.json()["message"] == (
+        "Le service est momentanément indisponible. Réessayez dans un instant."
+    )
 
 
 def test_the_first_request_after_the_database_is_back_succeeds(client: Client) -> None:

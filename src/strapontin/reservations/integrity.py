@@ -8,9 +8,10 @@ a state reached without its audited transition, or an e-mail sent for no cause (
 shows up here."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -26,6 +27,7 @@ from strapontin.reservations.models import (
 )
 
 S = ReservationState
+Row = Mapping[str, Any]
 
 #: The audit entry that creates a reservation, and the state it starts in.
 CREATED_AS: dict[str, str] = {
@@ -108,14 +110,14 @@ def replay(actions: list[str]) -> Replay:
     return Replay(state, emails, tuple(problems))
 
 
-def _overlapping(rows: list[dict], key: str) -> Iterator[tuple[dict, dict]]:
+def _overlapping(rows: Sequence[Row], key: str) -> Iterator[tuple[Row, Row]]:
     """Pairs of rows with the same ``key`` whose [start, end) overlap (sorted sweep)."""
-    by_key: dict[int, list[dict]] = defaultdict(list)
+    by_key: dict[int, list[Row]] = defaultdict(list)
     for row in rows:
         by_key[row[key]].append(row)
     for group in by_key.values():
         group.sort(key=lambda r: r["start"])
-        latest: dict | None = None
+        latest: Row | None = None
         for row in group:
             if latest is not None and overlaps(
                 latest["start"], latest["end"], row["start"], row["end"]
@@ -125,7 +127,7 @@ def _overlapping(rows: list[dict], key: str) -> Iterator[tuple[dict, dict]]:
                 latest = row
 
 
-def _fields_problems(row: dict) -> list[str]:
+def _fields_problems(row: Row) -> list[str]:
     state = row["state"]
     problems = []
     if state == S.PENDING and row["confirmation_deadline"] is None:
@@ -171,7 +173,7 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
         r
         for r in holding
         if not (
-            (r["state"] == S.PENDING and r["confirmation_deadline"] <= moment)
+            (r["state"] == S.PENDING and (r["confirmation_deadline"] or moment) <= moment)
             or (r["state"] == S.CONFIRMED and r["checkin_closes_at"] <= moment)
         )
     ]

@@ -198,6 +198,9 @@ def patron_lock_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
         return patron
 
     monkeypatch.setattr(services, "_lock_patron", read_then_pause)
+    # Any other lock serialising one inbox's bookings (an advisory lock per canonical
+    # address, say) is part of the same guard: gone too.
+    monkeypatch.setattr(services, "_lock_inbox", lambda email: None, raising=False)
 
 
 @pytest.mark.postgresql

@@ -26,3 +26,12 @@ def test_seed_demo_builds_demo_bu_and_a_second_library_once(db):
     assert hours == {(d, time(8), time(22)) for d in range(6)}
     assert bu.timezone == "Europe/Paris"
     assert Establishment.objects.exclude(pk=bu.pk).exists()
+
+
+def test_the_demo_data_passes_verify_data(db):
+    """Its sample reservations have a history (audited as seeded) like any other."""
+    from strapontin.reservations.integrity import find_violations
+
+    call_command("seed_demo")
+    assert Reservation.objects.exists()
+    assert find_violations() == []

@@ -29,13 +29,37 @@ def test_a_message_stuck_in_sending_is_retried_after_the_timeout(queued):
     (claimed,) = notifications._claim(limit=10)
     assert claimed.state == OutboxState.SENDING
     assert notifications.deliver_due() == 0  # still locked by the dead worker
-    later = MONDAY_MORNING + notifications.SENDING_TIMEOUT + timedelta(seconds=1)
+    later = MONDAY_MORNING + timedelta(minutes=5, seconds=1)  # the default delay
     with time_machine.travel(later, tick=False):
         assert notifications.deliver_due() == 1
         assert notifications.deliver_due() == 0
     queued.refresh_from_db()
     assert (queued.state, queued.attempts) == (OutboxState.SENT, 2)
     assert len(mail.outbox) == 1
+
+
+def test_the_delay_before_taking_back_a_dead_workers_message_is_a_setting(queued, settings):
+    settings.OUTBOX_STALE_LOCK_SECONDS = 2
+    notifications._claim(limit=10)
+    with time_machine.travel(MONDAY_MORNING + timedelta(seconds=1), tick=False):
+        assert notifications.deliver_due() == 0
+    with time_machine.travel(MONDAY_MORNING + timedelta(seconds=2), tick=False):
+        assert notifications.deliver_due() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_message_sent_again_keeps_its_message_id(queued, settings):
+    """A worker killed after the server's "250" but before marking the message sent sends it
+    again; the copy carries the same Message-ID, which mail clients fold into the first."""
+    settings.BASE_URL = "https://bu.example.org"
+    assert notifications.deliver_due() == 1
+    OutboxMessage.objects.update(state=OutboxState.SENDING, locked_until=MONDAY_MORNING)
+    assert notifications.deliver_due() == 1
+    first, again = mail.outbox
+    assert first.extra_headers["Message-ID"] == again.extra_headers["Message-ID"]
+    assert first.extra_headers["Message-ID"] == notifications.message_id(queued)
+    assert first.extra_headers["Message-ID"].endswith("@bu.example.org>")
+    assert first.message()["Message-ID"] == first.extra_headers["Message-ID"]
 
 
 def test_a_message_that_keeps_failing_ends_failed_not_lost(queued, settings):
@@ -71,3 +95,55 @@ class BrokenBackend:
 
     def send_messages(self, messages: list) -> int:
         raise ConnectionRefusedError("refused")
+
+
+class LosesTheDatabaseAfterSending:
+    """A mail server that accepts the message, while the database goes away at that very
+    moment (really: the connection is closed and pointed at a port nobody listens on)."""
+
+    sent: list[str] = []
+    saved: dict = {}
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def send_messages(self, messages: list) -> int:
+        from django.db import connection
+
+        self.sent.extend(m.extra_headers["Message-ID"] for m in messages)
+        type(self).saved = dict(connection.settings_dict)
+        connection.close()
+        if connection.vendor == "postgresql":
+            connection.settings_dict["PORT"] = "1"
+        else:
+            connection.settings_dict["NAME"] = "/nonexistent-directory/x.sqlite3"
+        return len(messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_while_the_database_went_away_is_not_sent_again(queued, settings):
+    from django.db import DatabaseError, connection
+
+    settings.MAILERS = {
+        "default": {"BACKEND": "tests.reservations.test_outbox.LosesTheDatabaseAfterSending"}
+    }
+    settings.OUTBOX_STALE_LOCK_SECONDS = 0
+    LosesTheDatabaseAfterSending.sent = []
+    # (With transaction=True, the booking's own commit already delivered it: once more.)
+    OutboxMessage.objects.update(state=OutboxState.PENDING)
+    with pytest.raises(DatabaseError):
+        notifications.deliver_due()
+    connection.close()
+    connection.settings_dict.update(LosesTheDatabaseAfterSending.saved)  # the database is back
+
+    # The lock has expired at once, yet the message is not sent again: it is marked sent.
+    assert notifications.deliver_due() == 0
+    queued.refresh_from_db()
+    assert queued.state == OutboxState.SENT
+    assert len(LosesTheDatabaseAfterSending.sent) == 1

@@ -40,7 +40,7 @@ from strapontin.venues.models import Resource
 
 router = Router(tags=["Reservations"])
 
-BOOKINGS_PER_CLIENT = 30
+BOOKINGS_PER_CLIENT: int = settings.BOOKINGS_PER_CLIENT
 CHECKINS_PER_CLIENT = 30
 WRONG_CODES_PER_CLIENT = 10
 WINDOW = timedelta(minutes=10)

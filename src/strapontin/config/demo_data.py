@@ -8,6 +8,7 @@ from datetime import time, timedelta
 
 from django.db import transaction
 
+from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.reservations.models import (
     CheckinMethod,
@@ -111,7 +112,7 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
             first = rng.randrange(0, max(len(starts) - 4, 1))
             start = starts[first]
             end = start + timedelta(minutes=rng.choice([60, 120, 180]))
-            Reservation.objects.create(
+            seeded = Reservation.objects.create(
                 establishment=establishment,
                 resource=seat,
                 patron=patron,
@@ -128,6 +129,14 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
                 confirmed_at=now(),
                 checked_in_at=start,
                 checkin_method=CheckinMethod.DESK,
+            )
+            # Its whole history, so that `strapontin verify_data` reads it as it reads any.
+            log_action(
+                seeded,
+                "reservation.seeded",
+                actor=None,
+                establishment_id=establishment.pk,
+                reason="demo data",
             )
 
 

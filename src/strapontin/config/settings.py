@@ -43,6 +43,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", BASE_URL)
+# Bookings one client address may attempt per 10 minutes (web and API each). Campus NAT can
+# put a whole library behind one address: raise it there, the per-patron limits still hold.
+BOOKINGS_PER_CLIENT = int(os.environ.get("BOOKINGS_PER_CLIENT", "30"))
 # How many reverse proxies append to X-Forwarded-For in front of the app (0: ignore it).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Set when a reverse proxy terminates TLS and sends X-Forwarded-Proto.
@@ -133,6 +136,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # An unreachable server fails the request in seconds (a 503), instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------------------
@@ -158,6 +165,8 @@ TASKS = {
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
+# A message a worker claimed and never marked sent (it died) is sent again after this delay.
+OUTBOX_STALE_LOCK_SECONDS = int(os.environ.get("OUTBOX_STALE_LOCK_SECONDS", "300"))
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Strapontin <noreply@strapontin.localhost>"

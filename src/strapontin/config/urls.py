@@ -28,6 +28,9 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     return HttpResponsePermanentRedirect(static("strapontin/icons/favicon-32.png"))
 
 
+# A lost database answers 503 with Retry-After, not 500 (see config/unavailable.py).
+handler500 = "strapontin.config.unavailable.server_error"
+
 admin.site.site_header = "Strapontin"
 admin.site.site_title = "Strapontin"
 

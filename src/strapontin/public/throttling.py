@@ -6,6 +6,7 @@ by the services themselves, per canonical address, so aliases do not multiply it
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -13,8 +14,9 @@ from strapontin.core import throttle
 from strapontin.core.clients import client_address
 
 WINDOW = timedelta(minutes=10)
-#: A library's Wi-Fi puts many honest patrons behind one address: generous, yet a bound.
-BOOKINGS_PER_CLIENT = 30
+#: A library's Wi-Fi puts many honest patrons behind one address: generous, yet a bound
+#: (the BOOKINGS_PER_CLIENT setting).
+BOOKINGS_PER_CLIENT: int = settings.BOOKINGS_PER_CLIENT
 SIGN_IN_REQUESTS_PER_CLIENT = 10
 
 

@@ -5,10 +5,11 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -19,7 +20,12 @@ from strapontin.reservations.tokens import without_link_tokens
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-SENDING_TIMEOUT = timedelta(minutes=5)
+
+
+def sending_timeout() -> timedelta:
+    """How long a claimed message stays a worker's: one that died while sending (SIGKILL,
+    power cut) leaves it "sending", and another worker takes it back after this delay."""
+    return timedelta(seconds=settings.OUTBOX_STALE_LOCK_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,17 @@ def _claim(limit: int) -> list[OutboxMessage]:
         for message in messages:
             message.state = OutboxState.SENDING
             message.attempts += 1
-            message.locked_until = moment + SENDING_TIMEOUT
+            message.locked_until = moment + sending_timeout()
         OutboxMessage.objects.bulk_update(messages, ["state", "attempts", "locked_until"])
     return messages
+
+
+def message_id(message: OutboxMessage) -> str:
+    """The same Message-ID on every attempt: a worker killed between the SMTP server's "250"
+    and marking the message sent sends it again, and mail clients fold such a copy into the
+    first."""
+    domain = urlsplit(settings.BASE_URL).hostname or "strapontin.localhost"
+    return f"<outbox.{message.pk}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
 
 
 def _to_email(message: OutboxMessage) -> EmailMultiAlternatives:
@@ -103,6 +117,7 @@ def _to_email(message: OutboxMessage) -> EmailMultiAlternatives:
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
+        headers={"Message-ID": message_id(message)},
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
@@ -121,8 +136,32 @@ def _record_failure(message: OutboxMessage, error: Exception) -> None:
     )
 
 
+#: Messages this process sent but could not mark sent (the database went away right then):
+#: marked first thing on the next pass, before the stale lock would let them go out again.
+_sent_unrecorded: dict[int, OutboxMessage] = {}
+
+
+def _mark_sent(message: OutboxMessage) -> None:
+    """Sent: the stored copy keeps no working link token."""
+    # Matched on the address too: one erased meanwhile keeps its anonymised copy.
+    OutboxMessage.objects.filter(pk=message.pk, to=message.to).update(
+        state=OutboxState.SENT,
+        sent_at=now(),
+        locked_until=None,
+        last_error="",
+        body_text=without_link_tokens(message.body_text),
+        body_html=without_link_tokens(message.body_html),
+    )
+
+
+def _record_sent_unrecorded() -> None:
+    for pk in sorted(_sent_unrecorded):
+        _mark_sent(_sent_unrecorded.pop(pk))
+
+
 def deliver_due(limit: int = 50) -> int:
     """Send what is due; a failure puts the message back with a growing delay."""
+    _record_sent_unrecorded()
     messages = _claim(limit)
     if not messages:
         return 0
@@ -141,15 +180,11 @@ def deliver_due(limit: int = 50) -> int:
             except Exception as error:
                 _record_failure(message, error)
                 continue
-            # Matched on the address too: one erased meanwhile keeps its anonymised copy.
-            OutboxMessage.objects.filter(pk=message.pk, to=message.to).update(
-                state=OutboxState.SENT,
-                sent_at=now(),
-                locked_until=None,
-                last_error="",
-                body_text=without_link_tokens(message.body_text),
-                body_html=without_link_tokens(message.body_html),
-            )
+            try:
+                _mark_sent(message)
+            except DatabaseError:
+                _sent_unrecorded[message.pk] = message
+                raise
             sent += 1
     finally:
         try:

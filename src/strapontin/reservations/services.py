@@ -238,6 +238,20 @@ def _place_is_taken(resource: Resource, start: datetime, end: datetime, moment: 
     ).exists()
 
 
+def _lock_patron(email: str, language: str) -> Patron:
+    """The patron's row, locked: one patron's parallel bookings count their limits (I2) one
+    after the other, aliases of one inbox included (``_lock_inbox``). A module-level seam,
+    like ``_place_is_taken``, for tests/concurrency."""
+    _lock_inbox(email)
+    patron = Patron.objects.select_for_update().filter(email=email).first()
+    if patron is None:  # a new address: create it, then lock it like any other
+        created, _created = Patron.objects.get_or_create(
+            email=email, defaults={"language": language}
+        )
+        patron = Patron.objects.select_for_update().get(pk=created.pk)
+    return patron
+
+
 def reservation_create(
     *,
     resource: Resource,
@@ -285,13 +299,7 @@ def reservation_create(
             # Again under the lock: a closure declared meanwhile locks the same rows.
             check_hours_and_policy()
             _expire_overdue_on(resource, start, end, moment)
-            _lock_inbox(email)
-            patron = Patron.objects.select_for_update().filter(email=email).first()
-            if patron is None:  # a new address: create it, then lock it like any other
-                created, _created = Patron.objects.get_or_create(
-                    email=email, defaults={"language": language}
-                )
-                patron = Patron.objects.select_for_update().get(pk=created.pk)
+            patron = _lock_patron(email, language)
             if _place_is_taken(resource, start, end, moment):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
             _check_not_suspended(patron, resource, moment)

@@ -88,7 +88,7 @@ class Service:
             "SECRET_KEY": "crash-test-secret-key-not-for-production-0123456789",
             "STRAPONTIN_VAR_DIR": str(var_dir),
             "OUTBOX_STALE_LOCK_SECONDS": "2",
-            # Every patron of the load comes from 127.0.0.1: the per-client limit is not tested here.
+            # Every patron of the load comes from 127.0.0.1: the per-client limit is not tested.
             "BOOKINGS_PER_CLIENT": "100000",
             "LOG_LEVEL": "ERROR",
             "DJANGO_SETTINGS_MODULE": "strapontin.config.settings",

@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from strapontin.desk.models import Role
@@ -217,6 +218,53 @@ class BulkPlacesForm(forms.Form):
                 % {"area": data["area"].name, "labels": ", ".join(taken)},
             )
         return data
+
+
+class FeatureForm(forms.Form):
+    """A feature's names in both languages; the code for the API is derived from them."""
+
+    name_fr = forms.CharField(label=_("Name in French"), max_length=80)
+    name_en = forms.CharField(label=_("Name in English"), max_length=80)
+
+
+class PlaceForm(forms.ModelForm):
+    """One place: what the bulk creation set, and its position and bookable flag."""
+
+    class Meta:
+        model = Resource
+        fields = ["label", "area", "kind", "capacity", "position", "is_active", "features"]
+        widgets = {"features": forms.CheckboxSelectMultiple}
+        help_texts = {
+            "position": _("Places are listed by floor or zone, then by this number."),
+            "is_active": _("A place that cannot be booked keeps its reservations."),
+        }
+
+    def __init__(self, *args: Any, establishment: Establishment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        area_field = self.fields["area"]
+        assert isinstance(area_field, forms.ModelChoiceField)
+        area_field.queryset = Area.objects.filter(establishment=establishment)
+        features_field = self.fields["features"]
+        assert isinstance(features_field, forms.ModelMultipleChoiceField)
+        features_field.queryset = Feature.objects.order_by("name_fr", "code")
+        capacity = self.fields["capacity"]
+        assert isinstance(capacity, forms.IntegerField)
+        capacity.max_value = 100
+        capacity.validators.append(MaxValueValidator(100))
+        capacity.widget.attrs["max"] = 100
+
+    def clean_label(self) -> str:
+        label: str = self.cleaned_data["label"].strip()
+        if not label:
+            raise forms.ValidationError(_("Give the place a label."))
+        return label
+
+    def validate_unique(self) -> None:
+        # The service re-checks under its lock; here it becomes a message by the field.
+        try:
+            self.instance.validate_constraints()
+        except forms.ValidationError:
+            self.add_error("label", _("Another place of this floor or zone has this label."))
 
 
 class OpeningHoursForm(forms.ModelForm):

@@ -133,6 +133,7 @@ MANAGER_ONLY = {
 }
 #: Posted without their fields here: allowed users get the form back with its errors.
 FORM_POSTS = {
+    "walk_in",
     "closures_post",
     "area_create",
     "places_bulk",

@@ -56,7 +56,9 @@ def _check_names_free(name_fr: str, name_en: str, exclude_pk: int | None = None)
     """No two features named alike in either language. Compared in Python: SQLite's
     case-insensitive match ignores case for ASCII only ("É" ≠ "é"), and the catalogue is short."""
     wanted = {name_fr.casefold(), name_en.casefold()}
-    others = Feature.objects.exclude(pk=exclude_pk).values_list("name_fr", "name_en")
+    others = Feature.objects.values_list("name_fr", "name_en")
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
     if any(wanted & {fr.casefold(), en.casefold()} for fr, en in others):
         raise DomainError(
             "duplicate",

@@ -6,7 +6,9 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
+from strapontin.core.wording import duration_label
 from strapontin.desk.models import Role
 from strapontin.venues.models import (
     Area,
@@ -24,11 +26,6 @@ from strapontin.venues.schedule import opening_hours_of, slot_starts
 MAX_BULK = 500
 
 
-def _duration_label(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
-
-
 class WalkInForm(forms.Form):
     """A patron standing at the desk: a place, a start on today's grid, a duration, an address."""
 
@@ -37,7 +34,14 @@ class WalkInForm(forms.Form):
     duration = forms.TypedChoiceField(coerce=int, label=_("Duration"))
     email = forms.EmailField(label=_("Patron's e-mail"), max_length=254)
 
-    def __init__(self, *args: Any, establishment: Establishment, day: date, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        establishment: Establishment,
+        day: date,
+        moment: datetime,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.establishment = establishment
         tz = establishment.tz
@@ -49,16 +53,19 @@ class WalkInForm(forms.Form):
         )
         self.fields["resource"] = places
         policy = effective_policy(establishment)
+        slot = timedelta(minutes=policy.slot_minutes)
+        # Slots already over are not offered; the one under way is, and comes first.
         self.starts: dict[str, datetime] = {}
         for opening in opening_hours_of(establishment, day).openings:
             for start in slot_starts(opening, policy.slot_minutes):
-                self.starts[start.astimezone(tz).strftime("%H:%M")] = start
+                if start + slot > moment:
+                    self.starts[start.astimezone(tz).strftime("%H:%M")] = start
         start_field = self.fields["start"]
         assert isinstance(start_field, forms.ChoiceField)
         start_field.choices = [(key, key) for key in self.starts]
         duration_field = self.fields["duration"]
         assert isinstance(duration_field, forms.TypedChoiceField)
-        duration_field.choices = [(m, _duration_label(m)) for m in duration_choices(policy)]
+        duration_field.choices = [(m, duration_label(m)) for m in duration_choices(policy)]
 
     def interval(self) -> tuple[datetime, datetime]:
         start = self.starts[self.cleaned_data["start"]]
@@ -204,7 +211,13 @@ class BulkPlacesForm(forms.Form):
             self.add_error("last", _("The last number comes before the first."))
             return data
         if data["last"] - data["first"] + 1 > MAX_BULK:
-            self.add_error("last", _("At most %(n)d places at once.") % {"n": MAX_BULK})
+            self.add_error(
+                "last",
+                ngettext_lazy(
+                    "At most %(n)d place at once.", "At most %(n)d places at once.", MAX_BULK
+                )
+                % {"n": MAX_BULK},
+            )
             return data
         taken = list(
             Resource.objects.filter(area=data["area"], label__in=self.labels())

@@ -26,3 +26,22 @@ def test_seed_demo_builds_demo_bu_and_a_second_library_once(db):
     assert hours == {(d, time(8), time(22)) for d in range(6)}
     assert bu.timezone == "Europe/Paris"
     assert Establishment.objects.exclude(pk=bu.pk).exists()
+
+
+def test_the_demo_desk_has_patrons_arriving_now_and_nobody_present_before_their_start(db, clock):
+    """At the desk of the demo, some reservations can be validated at once; none that has not
+    started yet is already marked present."""
+    from strapontin.core.clock import now
+    from strapontin.reservations.models import ReservationState
+    from strapontin.reservations.presence import reservation_check_in_at_desk
+    from tests.factories import UserFactory
+
+    call_command("seed_demo")
+    bu = Reservation.objects.filter(establishment__slug="demo-bu")
+    assert not bu.filter(state=ReservationState.CHECKED_IN, start__gt=now()).exists()
+    assert bu.filter(state=ReservationState.CONFIRMED, start__gt=now()).exists()
+    arriving = bu.filter(
+        state=ReservationState.CONFIRMED, checkin_opens_at__lte=now(), checkin_closes_at__gt=now()
+    )
+    assert arriving.count() >= 3
+    reservation_check_in_at_desk(reservation=arriving.first(), user=UserFactory(is_staff=True))

@@ -102,8 +102,8 @@ def test_a_preset_and_free_text_make_the_cancellation_reason(place_a, agent):
     reservation.refresh_from_db()
     assert reservation.state == ReservationState.CANCELLED
     assert reservation.cancel_cause == CancelCause.STAFF
-    # One sentence in the staff member's language: French puts a no-break space before ":".
-    assert reservation.cancel_reason == f"{presets[0]}\u00a0: water leak"
+    # It follows "Motif :" in the patron's e-mail: the details go in brackets.
+    assert reservation.cancel_reason == f"{presets[0]} (water leak)"
 
 
 def test_the_state_filter_keeps_only_that_state(place_a, agent):
@@ -172,3 +172,27 @@ def test_the_day_as_a_timeline_marks_each_booked_hour_by_state(a, place_a, agent
     assert "○" in cells[2]  # 10h
     assert "○" not in cells[1] + cells[3]
     assert "tl@example.org" in cells[2]
+
+
+def test_validate_presence_is_offered_once_the_window_opens(place_a, agent, clock):
+    reservation = book_confirmed(place_a)  # 10:00: the window opens at 09:45
+    client = signed_in(agent)
+    html = client.get("/desk/bib-a/").content.decode()
+    row = html.split(f'id="r-{reservation.reference}"')[1].split('class="desk-row')[0]
+    assert "/valider/" not in row
+    assert "09:45" in row
+    assert "/annuler/" in row
+    clock.move_to(TODAY_10 - timedelta(minutes=15))
+    row = client.get("/desk/bib-a/").content.decode().split(f'id="r-{reservation.reference}"')[1]
+    assert "/valider/" in row.split('class="desk-row')[0]
+
+
+def test_the_closure_preview_of_one_day_names_that_day_once(place_a, manager):
+    client = signed_in(manager)
+    client.cookies["django_language"] = "fr"
+    data = {"first_day": "2026-03-09", "last_day": "2026-03-09", "kind": "closed", "reason": "x"}
+    html = client.post("/desk/bib-a/fermetures/", data).content.decode()
+    assert "Le lundi 9 mars 2026, tout l'établissement est fermé." in html
+    data["last_day"] = "2026-03-10"
+    html = client.post("/desk/bib-a/fermetures/", data).content.decode()
+    assert "Du lundi 9 mars 2026 au mardi 10 mars 2026, tout l'établissement" in html

@@ -201,7 +201,7 @@ def check_in(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
         messages.success(
             request,
             _("Presence validated: %(email)s, %(place)s.")
-            % {"email": reservation.patron.email, "place": reservation.resource.label},
+            % {"email": reservation.patron.email, "place": str(reservation.resource)},
         )
     return HttpResponseRedirect(desk_url(establishment, request.POST))
 
@@ -212,8 +212,9 @@ def cancel_reason(data: QueryDict) -> str:
     preset = data.get("preset", "").strip()
     free = data.get("reason", "").strip()
     if preset and free:
-        # Translators: a cancellation reason chosen from a list, then details typed by staff.
-        both = _("%(preset)s: %(details)s") % {"preset": preset, "details": free}
+        # Translators: a cancellation reason chosen from a list, then details typed by staff;
+        # it follows "Reason:" in the patron's e-mail.
+        both = _("%(preset)s (%(details)s)") % {"preset": preset, "details": free}
         return both[:500]
     return (preset or free)[:500]
 

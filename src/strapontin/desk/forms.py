@@ -5,8 +5,8 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.utils.translation import get_language, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from strapontin.core.wording import duration_label
 from strapontin.desk.models import Role
@@ -259,7 +259,10 @@ class PlaceForm(forms.ModelForm):
         area_field.queryset = Area.objects.filter(establishment=establishment)
         features_field = self.fields["features"]
         assert isinstance(features_field, forms.ModelMultipleChoiceField)
-        features_field.queryset = Feature.objects.order_by("name_fr", "code")
+        english = (get_language() or "fr").startswith("en")
+        features_field.queryset = Feature.objects.order_by(
+            "name_en" if english else "name_fr", "code"
+        )
         capacity = self.fields["capacity"]
         assert isinstance(capacity, forms.IntegerField)
         capacity.max_value = 100

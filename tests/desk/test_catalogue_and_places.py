@@ -234,3 +234,14 @@ def test_bad_place_edits_come_back_with_the_error_by_the_field(a, place_a, place
     place_a.refresh_from_db()
     assert (place_a.label, place_a.area.establishment) == (original, a)
     assert not AuditEntry.objects.filter(action="place.updated").exists()
+
+
+def test_a_feature_removed_meanwhile_is_refused_with_its_code_not_a_crash(place_a, manager, power):
+    from strapontin.core.errors import DomainError
+    from strapontin.desk import management_services
+
+    Feature.objects.filter(pk=power.pk).delete()  # another manager removed it meanwhile
+    with pytest.raises(DomainError) as refused:
+        management_services.place_update(place=place_a, values={}, features=[power], user=manager)
+    assert refused.value.code == "feature_gone"
+    assert not place_a.features.exists()

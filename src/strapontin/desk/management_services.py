@@ -144,8 +144,12 @@ def places_create_bulk(
 
 def lock_features(features: list[Feature]) -> None:
     """Lock the features about to be attached, in a fixed order: renaming or removing a feature
-    checks under the same lock that no other establishment uses it (see ``catalogue``)."""
-    list(Feature.objects.select_for_update().filter(pk__in=[f.pk for f in features]).order_by("pk"))
+    checks under the same lock that no other establishment uses it (see ``catalogue``). One
+    removed meanwhile is refused here rather than at the insert."""
+    wanted = {f.pk for f in features}
+    locked = Feature.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    if set(locked.values_list("pk", flat=True)) != wanted:
+        raise DomainError("feature_gone", _("A feature was removed meanwhile: choose again."))
 
 
 #: What a manager edits on one place, in the order the audit entry lists the changes.

@@ -94,7 +94,9 @@ def test_french_puts_a_no_break_space_before_double_punctuation(path):
     for entry in entries(path):
         for form in entry["msgstr"]:
             text = re.sub(r"https?://\S+|Authorization: Bearer <[^>]+>", "", form)
-            for match in re.finditer(r"(.)([:;?!])(?=\s|$|<)", text):
+            for match in re.finditer(r"(.)([:;?!»])(?=\s|$|<|[.,])", text):
+                assert match.group(1) in NO_BREAK, (entry["msgid"], form)
+            for match in re.finditer(r"«(.)", text):
                 assert match.group(1) in NO_BREAK, (entry["msgid"], form)
 
 

@@ -35,3 +35,22 @@ def test_the_demo_data_passes_verify_data(db):
     call_command("seed_demo")
     assert Reservation.objects.exists()
     assert find_violations() == []
+
+
+def test_the_demo_desk_has_patrons_arriving_now_and_nobody_present_before_their_start(db, clock):
+    """At the desk of the demo, some reservations can be validated at once; none that has not
+    started yet is already marked present."""
+    from strapontin.core.clock import now
+    from strapontin.reservations.models import ReservationState
+    from strapontin.reservations.presence import reservation_check_in_at_desk
+    from tests.factories import UserFactory
+
+    call_command("seed_demo")
+    bu = Reservation.objects.filter(establishment__slug="demo-bu")
+    assert not bu.filter(state=ReservationState.CHECKED_IN, start__gt=now()).exists()
+    assert bu.filter(state=ReservationState.CONFIRMED, start__gt=now()).exists()
+    arriving = bu.filter(
+        state=ReservationState.CONFIRMED, checkin_opens_at__lte=now(), checkin_closes_at__gt=now()
+    )
+    assert arriving.count() >= 3
+    reservation_check_in_at_desk(reservation=arriving.first(), user=UserFactory(is_staff=True))

@@ -52,7 +52,7 @@ def test_another_day_is_one_link_away(place_a, agent):
     tomorrow = book_confirmed(place_a, start=TODAY_10 + timedelta(days=1))
     client = signed_in(agent)
     html = client.get("/desk/bib-a/").content.decode()
-    assert 'href="?date=2026-03-03"' in html
+    assert 'href="/desk/bib-a/?date=2026-03-03"' in html
     assert tomorrow.reference in client.get("/desk/bib-a/?date=2026-03-03").content.decode()
     # A malformed or far-off date falls back to today rather than failing.
     for odd in ("yesterday", "0001-01-01", "9999-12-31", "2026-02-30"):

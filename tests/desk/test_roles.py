@@ -15,6 +15,7 @@ from strapontin.core.clock import now
 from strapontin.desk import permissions
 from strapontin.desk.models import Role, StaffRole
 from strapontin.reservations.models import Suspension
+from strapontin.venues.models import Feature
 from tests.desk.conftest import book_confirmed, signed_in
 from tests.factories import UserFactory
 
@@ -59,7 +60,13 @@ def test_one_role_per_user_and_establishment(a, agent):
 
 
 def back_office_urls(
-    slug: str, reference: str, suspension_pk: int, area: int = 1, place: int = 1, hours: int = 1
+    slug: str,
+    reference: str,
+    suspension_pk: int,
+    area: int = 1,
+    place: int = 1,
+    hours: int = 1,
+    feature: int = 1,
 ) -> dict[str, tuple[str, str]]:
     """Every back-office URL of one establishment: name → (method, url)."""
     return {
@@ -86,6 +93,11 @@ def back_office_urls(
         "area_move": ("post", f"/desk/{slug}/gestion/zones/{area}/deplacer/"),
         "places_bulk": ("post", f"/desk/{slug}/gestion/places/"),
         "place_active": ("post", f"/desk/{slug}/gestion/places/{place}/active/"),
+        "place_edit": ("get", f"/desk/{slug}/gestion/places/{place}/"),
+        "place_edit_post": ("post", f"/desk/{slug}/gestion/places/{place}/"),
+        "feature_create": ("post", f"/desk/{slug}/gestion/caracteristiques/"),
+        "feature_rename": ("post", f"/desk/{slug}/gestion/caracteristiques/{feature}/"),
+        "feature_remove": ("post", f"/desk/{slug}/gestion/caracteristiques/{feature}/supprimer/"),
         "hours_add": ("post", f"/desk/{slug}/gestion/horaires/"),
         "hours_remove": ("post", f"/desk/{slug}/gestion/horaires/{hours}/supprimer/"),
         "policy": ("post", f"/desk/{slug}/gestion/regles/"),
@@ -109,6 +121,11 @@ MANAGER_ONLY = {
     "area_move",
     "places_bulk",
     "place_active",
+    "place_edit",
+    "place_edit_post",
+    "feature_create",
+    "feature_rename",
+    "feature_remove",
     "hours_add",
     "hours_remove",
     "policy",
@@ -116,9 +133,13 @@ MANAGER_ONLY = {
 }
 #: Posted without their fields here: allowed users get the form back with its errors.
 FORM_POSTS = {
+    "walk_in",
     "closures_post",
     "area_create",
     "places_bulk",
+    "place_edit_post",
+    "feature_create",
+    "feature_rename",
     "hours_add",
     "policy",
     "staff_add",
@@ -127,10 +148,15 @@ FORM_POSTS = {
 
 @pytest.fixture
 def urls_of(place_a, place_b):
-    """The back-office URLs of A and of B, each with a reservation and a suspension of its own."""
+    """The back-office URLs of A and of B, each with a reservation, a suspension and a
+    feature (used by its place only) of its own."""
 
     def build(place):
         reservation = book_confirmed(place, email=f"p@{place.establishment.slug}.org")
+        feature = Feature.objects.create(
+            code=f"f-{place.establishment.slug}", name_fr=place.establishment.slug, name_en="x"
+        )
+        place.features.add(feature)
         suspension = Suspension.objects.create(
             patron=reservation.patron,
             establishment=place.establishment,
@@ -146,6 +172,7 @@ def urls_of(place_a, place_b):
             area=place.area.pk,
             place=place.pk,
             hours=establishment.opening_hours.first().pk,
+            feature=feature.pk,
         )
 
     return {"a": build(place_a), "b": build(place_b)}
@@ -199,11 +226,15 @@ def test_objects_of_b_cannot_be_managed_through_a(urls_of, place_b, manager):
         f"/desk/bib-a/gestion/zones/{place_b.area.pk}/renommer/",
         f"/desk/bib-a/gestion/zones/{place_b.area.pk}/deplacer/",
         f"/desk/bib-a/gestion/places/{place_b.pk}/active/",
+        f"/desk/bib-a/gestion/places/{place_b.pk}/",
         f"/desk/bib-a/gestion/horaires/{hours_of_b}/supprimer/",
     ):
-        assert client.post(url, {"name": "Pris", "active": "0"}).status_code == 404, url
+        data = {"name": "Pris", "active": "0", "label": "Pris", "area": place_b.area.pk}
+        assert client.post(url, data).status_code == 404, url
+    assert client.get(f"/desk/bib-a/gestion/places/{place_b.pk}/").status_code == 404
     place_b.refresh_from_db()
     assert place_b.is_active
+    assert place_b.label != "Pris"
 
 
 def test_desk_home_lists_only_the_users_establishments(a, b, agent, superuser):

@@ -67,7 +67,7 @@ def test_a_hostile_address_is_refused_everywhere_with_a_4xx(place, address):
         f"/desk/{slug}/sur-place/",
         {"resource": place.pk, "start": "10:00", "duration": 60, "email": address},
     )
-    assert walk_in.status_code == 302  # back to the desk, with the error shown
+    assert walk_in.status_code == 400  # the desk again, the form as typed and the error
     assert not Patron.objects.exists()
     assert not Reservation.objects.exists()
     assert mail.outbox == []

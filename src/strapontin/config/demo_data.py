@@ -4,7 +4,7 @@ Idempotent: running it again changes nothing that is already there.
 """
 
 import random
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
 
@@ -82,8 +82,44 @@ def _seats(
             place.features.set([features[c] for c in sorted(chosen)])
 
 
+def _sample_reservation(
+    establishment: Establishment,
+    seat: Resource,
+    patron: Patron,
+    start: datetime,
+    end: datetime,
+    present: bool,
+) -> None:
+    """Seed data, not a transition; audited as seeded, so that `strapontin verify_data` reads
+    its history as it reads any."""
+    policy = effective_policy(establishment)
+    started = present
+    seeded = Reservation.objects.create(
+        establishment=establishment,
+        resource=seat,
+        patron=patron,
+        start=start,
+        end=end,
+        checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
+        checkin_closes_at=min(start + timedelta(minutes=policy.checkin_closes_after_minutes), end),
+        state=ReservationState.CHECKED_IN if started else ReservationState.CONFIRMED,
+        created_at=now(),
+        confirmed_at=now(),
+        checked_in_at=start if started else None,
+        checkin_method=CheckinMethod.DESK if started else "",
+    )
+    log_action(
+        seeded,
+        "reservation.seeded" if started else "reservation.seeded_confirmed",
+        actor=None,
+        establishment_id=establishment.pk,
+        reason="demo data",
+    )
+
+
 def _sample_reservations(establishment: Establishment, rng: random.Random) -> None:
-    """Some of today's and tomorrow's places already taken, so the grid looks lived-in."""
+    """Some of today's and tomorrow's places already taken, so the grid looks lived-in, and a
+    few patrons arriving now, so that the front desk has presence to validate."""
     tz = establishment.tz
     today = now().astimezone(tz).date()
     policy = effective_policy(establishment)
@@ -104,7 +140,8 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
             for o in opening_hours_of(establishment, day).openings
             for s in slot_starts(o, policy.slot_minutes)
         ]
-        for index, seat in enumerate(rng.sample(seats, k=len(seats) // 3)):
+        sampled = rng.sample(seats, k=len(seats) // 3)
+        for index, seat in enumerate(sampled):
             patron, _created = Patron.objects.get_or_create(
                 email=f"lecteur{index + 1}@demo.strapontin.localhost",
                 defaults={"verified_at": now()},
@@ -112,32 +149,26 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
             first = rng.randrange(0, max(len(starts) - 4, 1))
             start = starts[first]
             end = start + timedelta(minutes=rng.choice([60, 120, 180]))
-            seeded = Reservation.objects.create(
-                establishment=establishment,
-                resource=seat,
-                patron=patron,
-                start=start,
-                end=end,
-                checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
-                checkin_closes_at=min(
-                    start + timedelta(minutes=policy.checkin_closes_after_minutes), end
-                ),
-                # Seed data, not a transition: there is no history to audit. Marked present,
-                # so that the sweeps do not fill the demo mailbox with no-show e-mails.
-                state=ReservationState.CHECKED_IN,
-                created_at=now(),
-                confirmed_at=now(),
-                checked_in_at=start,
-                checkin_method=CheckinMethod.DESK,
+            # Already under way: present (the sweeps would otherwise turn it into a no-show at
+            # once). Still to come: confirmed, for the desk to validate or cancel.
+            _sample_reservation(establishment, seat, patron, start, end, present=start <= now())
+        if day != today:
+            continue
+        closes_after = timedelta(minutes=policy.checkin_closes_after_minutes)
+        arriving = next((s for s in starts if s + closes_after > now()), None)
+        if arriving is None:
+            continue
+        closing = next(
+            o.end for o in opening_hours_of(establishment, day).openings if o.end > arriving
+        )
+        free = [seat for seat in seats if seat not in sampled]
+        for index, seat in enumerate(rng.sample(free, k=min(3, len(free)))):
+            patron, _created = Patron.objects.get_or_create(
+                email=f"arrivee{index + 1}@demo.strapontin.localhost",
+                defaults={"verified_at": now()},
             )
-            # Its whole history, so that `strapontin verify_data` reads it as it reads any.
-            log_action(
-                seeded,
-                "reservation.seeded",
-                actor=None,
-                establishment_id=establishment.pk,
-                reason="demo data",
-            )
+            end = min(arriving + timedelta(minutes=max(policy.min_duration_minutes, 120)), closing)
+            _sample_reservation(establishment, seat, patron, arriving, end, present=False)
 
 
 @transaction.atomic

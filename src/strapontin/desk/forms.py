@@ -4,9 +4,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
+from django.utils.translation import get_language, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.validators import validate_single_line
+from strapontin.core.wording import duration_label
 from strapontin.desk.models import Role
 from strapontin.venues.models import (
     Area,
@@ -24,11 +27,6 @@ from strapontin.venues.schedule import opening_hours_of, slot_starts
 MAX_BULK = 500
 
 
-def _duration_label(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
-
-
 class WalkInForm(forms.Form):
     """A patron standing at the desk: a place, a start on today's grid, a duration, an address."""
 
@@ -37,7 +35,14 @@ class WalkInForm(forms.Form):
     duration = forms.TypedChoiceField(coerce=int, label=_("Duration"))
     email = forms.EmailField(label=_("Patron's e-mail"), max_length=254)
 
-    def __init__(self, *args: Any, establishment: Establishment, day: date, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        establishment: Establishment,
+        day: date,
+        moment: datetime,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.establishment = establishment
         tz = establishment.tz
@@ -49,16 +54,19 @@ class WalkInForm(forms.Form):
         )
         self.fields["resource"] = places
         policy = effective_policy(establishment)
+        slot = timedelta(minutes=policy.slot_minutes)
+        # Slots already over are not offered; the one under way is, and comes first.
         self.starts: dict[str, datetime] = {}
         for opening in opening_hours_of(establishment, day).openings:
             for start in slot_starts(opening, policy.slot_minutes):
-                self.starts[start.astimezone(tz).strftime("%H:%M")] = start
+                if start + slot > moment:
+                    self.starts[start.astimezone(tz).strftime("%H:%M")] = start
         start_field = self.fields["start"]
         assert isinstance(start_field, forms.ChoiceField)
         start_field.choices = [(key, key) for key in self.starts]
         duration_field = self.fields["duration"]
         assert isinstance(duration_field, forms.TypedChoiceField)
-        duration_field.choices = [(m, _duration_label(m)) for m in duration_choices(policy)]
+        duration_field.choices = [(m, duration_label(m)) for m in duration_choices(policy)]
 
     def interval(self) -> tuple[datetime, datetime]:
         start = self.starts[self.cleaned_data["start"]]
@@ -207,7 +215,13 @@ class BulkPlacesForm(forms.Form):
             self.add_error("last", _("The last number comes before the first."))
             return data
         if data["last"] - data["first"] + 1 > MAX_BULK:
-            self.add_error("last", _("At most %(n)d places at once.") % {"n": MAX_BULK})
+            self.add_error(
+                "last",
+                ngettext_lazy(
+                    "At most %(n)d place at once.", "At most %(n)d places at once.", MAX_BULK
+                )
+                % {"n": MAX_BULK},
+            )
             return data
         taken = list(
             Resource.objects.filter(area=data["area"], label__in=self.labels())
@@ -221,6 +235,56 @@ class BulkPlacesForm(forms.Form):
                 % {"area": data["area"].name, "labels": ", ".join(taken)},
             )
         return data
+
+
+class FeatureForm(forms.Form):
+    """A feature's names in both languages; the code for the API is derived from them."""
+
+    name_fr = forms.CharField(label=_("Name in French"), max_length=80)
+    name_en = forms.CharField(label=_("Name in English"), max_length=80)
+
+
+class PlaceForm(forms.ModelForm):
+    """One place: what the bulk creation set, and its position and bookable flag."""
+
+    class Meta:
+        model = Resource
+        fields = ["label", "area", "kind", "capacity", "position", "is_active", "features"]
+        widgets = {"features": forms.CheckboxSelectMultiple}
+        help_texts = {
+            "position": _("Places are listed by floor or zone, then by this number."),
+            "is_active": _("A place that cannot be booked keeps its reservations."),
+        }
+
+    def __init__(self, *args: Any, establishment: Establishment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        area_field = self.fields["area"]
+        assert isinstance(area_field, forms.ModelChoiceField)
+        area_field.queryset = Area.objects.filter(establishment=establishment)
+        features_field = self.fields["features"]
+        assert isinstance(features_field, forms.ModelMultipleChoiceField)
+        english = (get_language() or "fr").startswith("en")
+        features_field.queryset = Feature.objects.order_by(
+            "name_en" if english else "name_fr", "code"
+        )
+        capacity = self.fields["capacity"]
+        assert isinstance(capacity, forms.IntegerField)
+        capacity.max_value = 100
+        capacity.validators.append(MaxValueValidator(100))
+        capacity.widget.attrs["max"] = 100
+
+    def clean_label(self) -> str:
+        label: str = self.cleaned_data["label"].strip()
+        if not label:
+            raise forms.ValidationError(_("Give the place a label."))
+        return label
+
+    def validate_unique(self) -> None:
+        # The service re-checks under its lock; here it becomes a message by the field.
+        try:
+            self.instance.validate_constraints()
+        except forms.ValidationError:
+            self.add_error("label", _("Another place of this floor or zone has this label."))
 
 
 class OpeningHoursForm(forms.ModelForm):

@@ -98,6 +98,7 @@ def places_create_bulk(
     """ "Place 1 to 60 on Étage 2" — all of them or none (a label taken refuses the lot)."""
     with transaction.atomic():
         Area.objects.select_for_update().filter(pk=area.pk).first()
+        lock_features(features)
         taken = set(
             Resource.objects.filter(area=area, label__in=labels).values_list("label", flat=True)
         )
@@ -139,6 +140,74 @@ def places_create_bulk(
             },
         )
     return places
+
+
+def lock_features(features: list[Feature]) -> None:
+    """Lock the features about to be attached, in a fixed order: renaming or removing a feature
+    checks under the same lock that no other establishment uses it (see ``catalogue``). One
+    removed meanwhile is refused here rather than at the insert."""
+    wanted = {f.pk for f in features}
+    locked = Feature.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    if set(locked.values_list("pk", flat=True)) != wanted:
+        raise DomainError("feature_gone", _("A feature was removed meanwhile: choose again."))
+
+
+#: What a manager edits on one place, in the order the audit entry lists the changes.
+PLACE_FIELDS = ("label", "area", "kind", "capacity", "position", "is_active")
+
+
+def place_update(
+    *, place: Resource, values: dict[str, Any], features: list[Feature], user: AbstractBaseUser
+) -> dict[str, Any]:
+    """Change one place: label, floor or zone (of the same establishment), kind, capacity,
+    position, bookable flag and features. Its reservations stay as they are. Returns the
+    changes, as audited."""
+    area = values.get("area", place.area)
+    if area.establishment_id != place.establishment_id:
+        raise DomainError("invalid_area", _("Choose a floor or zone of this establishment."))
+    with transaction.atomic():
+        current = Resource.objects.select_for_update().select_related("area").get(pk=place.pk)
+        changed: dict[str, Any] = {}
+        for name in PLACE_FIELDS:
+            if name not in values:
+                continue
+            old, new = getattr(current, name), values[name]
+            if old != new:
+                changed[name] = {"old": str(old), "new": str(new)}
+                setattr(current, name, new)
+        old_features = set(current.features.values_list("pk", flat=True))
+        new_features = {f.pk for f in features}
+        if new_features - old_features:
+            lock_features([f for f in features if f.pk not in old_features])
+        if old_features != new_features:
+            codes = dict(
+                Feature.objects.filter(pk__in=old_features | new_features).values_list("pk", "code")
+            )
+            changed["features"] = {
+                "old": sorted(codes[pk] for pk in old_features),
+                "new": sorted(codes[pk] for pk in new_features),
+            }
+        if not changed:
+            return changed
+        try:
+            with transaction.atomic():
+                current.save()
+        except IntegrityError as error:
+            raise DomainError(
+                "duplicate", _("Another place of this floor or zone has this label.")
+            ) from error
+        if "features" in changed:
+            current.features.set(features)
+        log_action(
+            current,
+            "place.updated",
+            actor=user,
+            establishment_id=current.establishment_id,
+            data={"place": str(current)} | changed,
+        )
+    for name in PLACE_FIELDS:
+        setattr(place, name, getattr(current, name))
+    return changed
 
 
 def place_set_active(*, place: Resource, active: bool, user: AbstractBaseUser) -> None:

@@ -10,16 +10,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from strapontin.core.errors import DomainError
+from strapontin.desk import catalogue, team
 from strapontin.desk import management_services as manage
-from strapontin.desk import team
 from strapontin.desk.forms import (
     AreaForm,
     BulkPlacesForm,
+    FeatureForm,
     OpeningHoursForm,
+    PlaceForm,
     PolicyForm,
     StaffMemberForm,
 )
@@ -29,13 +32,44 @@ from strapontin.venues.models import (
     Area,
     BookingPolicy,
     Establishment,
+    Feature,
     OpeningHours,
     Resource,
 )
 
 
+def _feature_prefix(feature: Feature) -> str:
+    return f"feature-{feature.pk}"
+
+
+def _catalogue(
+    request: HttpRequest, establishment: Establishment, bound: FeatureForm | None = None
+) -> list[tuple[catalogue.CatalogueEntry, FeatureForm | None]]:
+    """Each feature, with its rename form where this user may rename it."""
+    is_superuser = getattr(request.user, "is_superuser", False)
+    rows: list[tuple[catalogue.CatalogueEntry, FeatureForm | None]] = []
+    for entry in catalogue.catalogue(establishment):
+        form = None
+        if is_superuser or not entry.elsewhere:
+            prefix = _feature_prefix(entry.feature)
+            form = (
+                bound
+                if bound is not None and bound.prefix == prefix
+                else FeatureForm(
+                    prefix=prefix,
+                    initial={"name_fr": entry.feature.name_fr, "name_en": entry.feature.name_en},
+                )
+            )
+        rows.append((entry, form))
+    return rows
+
+
 def _page(
-    request: HttpRequest, establishment: Establishment, status: int = 200, **forms: Any
+    request: HttpRequest,
+    establishment: Establishment,
+    status: int = 200,
+    feature_rename_form: FeatureForm | None = None,
+    **forms: Any,
 ) -> HttpResponse:
     policy = BookingPolicy.objects.filter(establishment=establishment, area__isnull=True).first()
     context = {
@@ -53,6 +87,8 @@ def _page(
         "policy_form": PolicyForm(instance=policy or BookingPolicy(establishment=establishment)),
         "team": StaffRole.objects.filter(establishment=establishment).select_related("user"),
         "staff_form": StaffMemberForm(),
+        "catalogue": _catalogue(request, establishment, feature_rename_form),
+        "feature_form": FeatureForm(),
     }
     context.update(forms)
     return render(request, "desk/management.html", context, status=status)
@@ -110,7 +146,11 @@ def area_rename(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.success(request, _("Floor or zone renamed."))
     else:
         for problem in form.errors.get("name", []):
-            messages.error(request, f"{area.name}: {problem}")
+            messages.error(
+                request,
+                _("“%(area)s” is not renamed: %(problem)s")
+                % {"area": area.name, "problem": problem},
+            )
     return _back(establishment, "#areas")
 
 
@@ -144,7 +184,12 @@ def places_bulk(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(n)d places created on %(area)s.") % {"n": len(places), "area": data["area"]},
+                ngettext(
+                    "%(n)d place created on %(area)s.",
+                    "%(n)d places created on %(area)s.",
+                    len(places),
+                )
+                % {"n": len(places), "area": data["area"]},
             )
             return _back(establishment, "#places")
     return _page(request, establishment, status=400, bulk_form=form)
@@ -165,6 +210,124 @@ def place_active(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         % {"place": place},
     )
     return _back(establishment, f"#place-{place.pk}")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@login_required
+def place_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One place: label, floor or zone, kind, capacity, position, bookable flag, features."""
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    place = get_object_or_404(
+        Resource.objects.select_related("area"), establishment=establishment, pk=pk
+    )
+    form = PlaceForm(request.POST or None, instance=place, establishment=establishment)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                changed = manage.place_update(
+                    place=Resource.objects.select_related("area").get(pk=place.pk),
+                    values={name: data[name] for name in manage.PLACE_FIELDS},
+                    features=list(data["features"]),
+                    user=staff_user(request),
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(place)s is saved.") % {"place": place}
+                    if changed
+                    else _("Nothing changed on %(place)s.") % {"place": place},
+                )
+                return _back(establishment, f"#place-{place.pk}")
+        status = 400
+    return render(
+        request,
+        "desk/place_edit.html",
+        {"establishment": establishment, "place": place, "form": form},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def feature_create(request: HttpRequest, slug: str) -> HttpResponse:
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    form = FeatureForm(request.POST)
+    if form.is_valid():
+        try:
+            feature = catalogue.feature_create(
+                establishment=establishment,
+                name_fr=form.cleaned_data["name_fr"],
+                name_en=form.cleaned_data["name_en"],
+                user=staff_user(request),
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Feature “%(name)s” added: attach it to places from their page.")
+                % {"name": feature.name},
+            )
+            return _back(establishment, "#features")
+    return _page(request, establishment, status=400, feature_form=form)
+
+
+@require_POST
+@login_required
+def feature_rename(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    feature = get_object_or_404(Feature, pk=pk)
+    form = FeatureForm(request.POST, prefix=_feature_prefix(feature))
+    if form.is_valid():
+        try:
+            catalogue.feature_rename(
+                feature=feature,
+                establishment=establishment,
+                name_fr=form.cleaned_data["name_fr"],
+                name_en=form.cleaned_data["name_en"],
+                user=staff_user(request),
+            )
+        except DomainError as error:
+            if error.code == "feature_shared":
+                messages.error(request, error.message)
+                return _back(establishment, "#features")
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Feature renamed."))
+            return _back(establishment, "#features")
+    return _page(request, establishment, status=400, feature_rename_form=form)
+
+
+@require_POST
+@login_required
+def feature_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    feature = get_object_or_404(Feature, pk=pk)
+    name = feature.name
+    try:
+        places = catalogue.feature_remove(
+            feature=feature, establishment=establishment, user=staff_user(request)
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Feature “%(name)s” removed from the catalogue and from %(n)s place.",
+                "Feature “%(name)s” removed from the catalogue and from %(n)s places.",
+                places,
+            )
+            % {"name": name, "n": places}
+            if places
+            else _("Feature “%(name)s” removed from the catalogue.") % {"name": name},
+        )
+    return _back(establishment, "#features")
 
 
 @require_POST

@@ -96,7 +96,9 @@ def closures(request: HttpRequest, slug: str) -> HttpResponse:
             "Schedule changed; %(n)d reservations cancelled, their patrons notified by e-mail.",
             len(cancelled),
         )
-        % {"n": len(cancelled)},
+        % {"n": len(cancelled)}
+        if cancelled
+        else _("Schedule changed; no reservation was affected."),
     )
     return HttpResponseRedirect(reverse("desk:closures", args=[establishment.slug]))
 

@@ -61,9 +61,11 @@ def desk_day(establishment: Establishment, day: date, moment: datetime, query: s
             DeskRow(
                 reservation=reservation,
                 state=state,
-                # A pending reservation needs the patron's confirmation first (the service
-                # says so); the desk is offered what it can do.
-                can_check_in=state == ReservationState.CONFIRMED and reservation.end > moment,
+                # A pending reservation needs the patron's confirmation first, and presence
+                # counts from the window's opening (the service says so): the desk is offered
+                # what it can do now.
+                can_check_in=state == ReservationState.CONFIRMED
+                and reservation.checkin_opens_at <= moment < reservation.end,
                 can_cancel=state in (ReservationState.PENDING, ReservationState.CONFIRMED)
                 and reservation.end > moment,
             )

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from strapontin.core.audit import log_action
 from strapontin.core.errors import DomainError
@@ -37,7 +38,11 @@ def staff_member_add(
             if len(password) < MIN_PASSWORD_LENGTH:
                 raise DomainError(
                     "weak_password",
-                    _("The password must have at least %(n)s characters.")
+                    ngettext_lazy(
+                        "The password must have at least %(n)s character.",
+                        "The password must have at least %(n)s characters.",
+                        MIN_PASSWORD_LENGTH,
+                    )
                     % {"n": MIN_PASSWORD_LENGTH},
                 )
             member = accounts.objects.create_user(username=username, password=password)

@@ -35,6 +35,26 @@ urlpatterns = [
     ),
     path("<slug:slug>/gestion/places/", management_views.places_bulk, name="places_bulk"),
     path(
+        "<slug:slug>/gestion/places/<int:pk>/",
+        management_views.place_edit,
+        name="place_edit",
+    ),
+    path(
+        "<slug:slug>/gestion/caracteristiques/",
+        management_views.feature_create,
+        name="feature_create",
+    ),
+    path(
+        "<slug:slug>/gestion/caracteristiques/<int:pk>/",
+        management_views.feature_rename,
+        name="feature_rename",
+    ),
+    path(
+        "<slug:slug>/gestion/caracteristiques/<int:pk>/supprimer/",
+        management_views.feature_remove,
+        name="feature_remove",
+    ),
+    path(
         "<slug:slug>/gestion/places/<int:pk>/active/",
         management_views.place_active,
         name="place_active",

@@ -84,7 +84,17 @@ def _state(raw: str | None) -> str:
 @login_required
 def day(request: HttpRequest, slug: str) -> HttpResponse:
     """The day's reservations; an htmx request (the 30-second refresh) gets only the list."""
-    establishment = establishment_for(request, slug)
+    return _day_page(request, establishment_for(request, slug))
+
+
+def _day_page(
+    request: HttpRequest,
+    establishment: Establishment,
+    walk_in_form: WalkInForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The desk page. After a refused walk-in booking (a POST), it comes back with the form as
+    typed and its errors, and its links and refresh point at the day page itself."""
     role = permissions.role_of(request.user, establishment)
     moment = now()
     today = local_date(moment, establishment.tz)
@@ -94,9 +104,12 @@ def day(request: HttpRequest, slug: str) -> HttpResponse:
     desk = selectors.desk_day(establishment, shown, moment, query)
     rows = [row for row in desk.rows if row.state == state] if state else desk.rows
     journal = selectors.audit_by_reservation([row.reservation for row in rows])
+    day_url = reverse("desk:day", args=[establishment.slug])
     context = {
         "establishment": establishment,
         "is_manager": role == Role.MANAGER,
+        "day_url": day_url,
+        "live_url": request.get_full_path() if request.method in ("GET", "HEAD") else day_url,
         "day": shown,
         "is_today": shown == today,
         "previous_day": shown - timedelta(days=1),
@@ -116,27 +129,27 @@ def day(request: HttpRequest, slug: str) -> HttpResponse:
         context["hours"], context["timeline"] = selectors.desk_timeline(establishment, shown, rows)
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "desk/day.html#desk-live", context)
+    if walk_in_form is None and shown == today:
+        walk_in_form = WalkInForm(establishment=establishment, day=today, moment=moment)
     context |= {
         "suspensions": selectors.active_suspensions(establishment, moment),
         "checkin_modes": CheckinMode.choices,
-        "walk_in": WalkInForm(establishment=establishment, day=today) if shown == today else None,
+        "walk_in": walk_in_form,
     }
-    return render(request, "desk/day.html", context)
+    return render(request, "desk/day.html", context, status=status)
 
 
 @require_POST
 @login_required
 def walk_in(request: HttpRequest, slug: str) -> HttpResponse:
-    """Book for a patron standing at the desk: confirmed at once, the slot under way allowed."""
+    """Book for a patron standing at the desk: confirmed at once, the slot under way allowed.
+    Refused, the desk page comes back with what was typed and why (400)."""
     establishment = establishment_for(request, slug)
-    today = local_date(now(), establishment.tz)
-    form = WalkInForm(request.POST, establishment=establishment, day=today)
+    moment = now()
+    today = local_date(moment, establishment.tz)
+    form = WalkInForm(request.POST, establishment=establishment, day=today, moment=moment)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else str(error))
-        return HttpResponseRedirect(desk_url(establishment) + "#walk-in")
+        return _day_page(request, establishment, walk_in_form=form, status=400)
     start, end = form.interval()
     try:
         reservation = services.reservation_create(
@@ -148,8 +161,8 @@ def walk_in(request: HttpRequest, slug: str) -> HttpResponse:
             booked_by=staff_user(request),
         )
     except DomainError as error:
-        messages.error(request, error.message)
-        return HttpResponseRedirect(desk_url(establishment) + "#walk-in")
+        form.add_error(None, error.message)
+        return _day_page(request, establishment, walk_in_form=form, status=400)
     messages.success(
         request,
         _("Booked for %(email)s: %(place)s, %(start)s–%(end)s.")
@@ -179,21 +192,31 @@ def check_in(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
     try:
         presence.reservation_check_in_at_desk(reservation=reservation, user=staff_user(request))
     except DomainError as error:
-        messages.error(request, f"{reservation.patron.email}: {error.message}")
+        messages.error(
+            request,
+            _("The presence of %(email)s is not validated: %(problem)s")
+            % {"email": reservation.patron.email, "problem": error.message},
+        )
     else:
         messages.success(
             request,
             _("Presence validated: %(email)s, %(place)s.")
-            % {"email": reservation.patron.email, "place": reservation.resource.label},
+            % {"email": reservation.patron.email, "place": str(reservation.resource)},
         )
     return HttpResponseRedirect(desk_url(establishment, request.POST))
 
 
 def cancel_reason(data: QueryDict) -> str:
-    """A preset, free text, or both ("Exceptional closure: water leak")."""
+    """A preset, free text, or both ("Exceptional closure: water leak"), in the staff member's
+    language: the one the preset is written in."""
     preset = data.get("preset", "").strip()
     free = data.get("reason", "").strip()
-    return (f"{preset}: {free}" if preset and free else preset or free)[:500]
+    if preset and free:
+        # Translators: a cancellation reason chosen from a list, then details typed by staff;
+        # it follows "Reason:" in the patron's e-mail.
+        both = _("%(preset)s (%(details)s)") % {"preset": preset, "details": free}
+        return both[:500]
+    return (preset or free)[:500]
 
 
 @require_POST
@@ -208,7 +231,11 @@ def cancel(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
             reason=cancel_reason(request.POST),
         )
     except DomainError as error:
-        messages.error(request, f"{reservation.patron.email}: {error.message}")
+        messages.error(
+            request,
+            _("The reservation of %(email)s is not cancelled: %(problem)s")
+            % {"email": reservation.patron.email, "problem": error.message},
+        )
     else:
         messages.success(
             request,

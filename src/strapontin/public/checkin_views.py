@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -79,9 +79,12 @@ def _pending_checkin(request: HttpRequest, establishment: Establishment) -> Rese
 
 
 def _too_many(request: HttpRequest, context: dict[str, Any], wait: int) -> HttpResponse:
-    context["error"] = _(
-        "Too many attempts. Try again in %(minutes)s minutes, or ask the front desk."
-    ) % {"minutes": max(1, wait // 60)}
+    minutes = max(1, -(-wait // 60))  # rounded up: "in 1 minute" while any second is left
+    context["error"] = ngettext(
+        "Too many attempts. Try again in %(minutes)s minute, or ask the front desk.",
+        "Too many attempts. Try again in %(minutes)s minutes, or ask the front desk.",
+        minutes,
+    ) % {"minutes": minutes}
     response = render(request, "public/validate.html", context, status=429)
     response["Retry-After"] = str(wait)
     return response

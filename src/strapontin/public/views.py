@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
+from strapontin.core.wording import duration_label
 from strapontin.public import session, throttling
 from strapontin.public.forms import (
     BookingForm,
@@ -46,13 +47,6 @@ def _language() -> str:
 
 def _establishment(slug: str) -> Establishment:
     return get_object_or_404(Establishment, slug=slug, is_active=True)
-
-
-def _duration_label(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return _("%(m)s min") % {"m": rest}
-    return f"{hours}\u00a0h\u00a0{rest:02d}" if rest else f"{hours}\u00a0h"
 
 
 # --- Establishments -------------------------------------------------------------------------
@@ -117,7 +111,7 @@ def help_page(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "establishment": place,
             "policy": policy,
-            "confirm_delay": _duration_label(policy.confirmation_deadline_minutes),
+            "confirm_delay": duration_label(policy.confirmation_deadline_minutes),
         },
     )
 
@@ -147,7 +141,7 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
     form = GridFiltersForm(
         request.GET or None,
         areas=list(place.areas.values_list("id", "name")),
-        durations=[(d, _duration_label(d)) for d in durations],
+        durations=[(d, duration_label(d)) for d in durations],
         kinds=list(ResourceKind.choices),
         features=[
             (f.code, f.name)
@@ -220,7 +214,7 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
             "next_query": query_for(next_day),
             "more_filters_used": bool(data.get("kind") or data.get("feature") or data.get("free")),
             "page_query": query.urlencode(),
-            "duration_label": _duration_label(grid.duration_minutes) if grid else "",
+            "duration_label": duration_label(grid.duration_minutes) if grid else "",
             "as_list": as_list,
             "as_grid_query": as_grid_query.urlencode(),
             "as_list_query": as_list_query.urlencode(),

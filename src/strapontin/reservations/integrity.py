@@ -34,8 +34,10 @@ CREATED_AS: dict[str, str] = {
     "reservation.requested": S.PENDING,
     "reservation.confirmed": S.CONFIRMED,
     "reservation.booked_at_desk": S.CONFIRMED,
-    #: The demo's sample reservations (config/demo_data.py): present already, no e-mail.
+    #: The demo's sample reservations (config/demo_data.py), no e-mail: present already, or
+    #: confirmed and still to come (for the desk to validate).
     "reservation.seeded": S.CHECKED_IN,
+    "reservation.seeded_confirmed": S.CONFIRMED,
 }
 #: Every legal transition of the lifecycle: (state, audited action) → next state.
 TRANSITIONS: dict[tuple[str, str], str] = {

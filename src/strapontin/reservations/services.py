@@ -14,6 +14,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
@@ -167,13 +168,21 @@ def _check_patron_limits(
     if counts["today"] >= policy.max_per_day:
         raise DomainError(
             "limit_reached",
-            _("You have reached the limit of %(count)s reservations per day here.")
+            ngettext(
+                "You have reached the limit of %(count)s reservation per day here.",
+                "You have reached the limit of %(count)s reservations per day here.",
+                policy.max_per_day,
+            )
             % {"count": policy.max_per_day},
         )
     if counts["this_week"] >= policy.max_per_week:
         raise DomainError(
             "limit_reached",
-            _("You have reached the limit of %(count)s reservations per week here.")
+            ngettext(
+                "You have reached the limit of %(count)s reservation per week here.",
+                "You have reached the limit of %(count)s reservations per week here.",
+                policy.max_per_week,
+            )
             % {"count": policy.max_per_week},
         )
 

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from strapontin.core.errors import DomainError
 from strapontin.venues.models import Area, BookingPolicy, Establishment
@@ -66,7 +67,12 @@ def check_slot(
     if local_date(start, tz) > last_bookable_day(policy, local_now):
         raise DomainError(
             "beyond_horizon",
-            _("Reservations open at most %(days)s days ahead.") % {"days": policy.horizon_days},
+            ngettext(
+                "Reservations open at most %(days)s day ahead.",
+                "Reservations open at most %(days)s days ahead.",
+                policy.horizon_days,
+            )
+            % {"days": policy.horizon_days},
         )
     opening = opening_containing(hours, start, end)
     if opening is None:
@@ -79,7 +85,11 @@ def check_slot(
     ):
         raise DomainError(
             "off_grid",
-            _("Reservations start and end on %(minutes)s-minute steps.")
+            ngettext(
+                "Reservations start and end on steps of %(minutes)s minute.",
+                "Reservations start and end on steps of %(minutes)s minutes.",
+                policy.slot_minutes,
+            )
             % {"minutes": policy.slot_minutes},
         )
     # In UTC: subtracting two datetimes of one zone would give wall-clock time on DST days.
@@ -87,12 +97,20 @@ def check_slot(
     if minutes < policy.min_duration_minutes:
         raise DomainError(
             "too_short",
-            _("A reservation lasts at least %(minutes)s minutes.")
+            ngettext(
+                "A reservation lasts at least %(minutes)s minute.",
+                "A reservation lasts at least %(minutes)s minutes.",
+                policy.min_duration_minutes,
+            )
             % {"minutes": policy.min_duration_minutes},
         )
     if minutes > policy.max_duration_minutes:
         raise DomainError(
             "too_long",
-            _("A reservation lasts at most %(minutes)s minutes.")
+            ngettext(
+                "A reservation lasts at most %(minutes)s minute.",
+                "A reservation lasts at most %(minutes)s minutes.",
+                policy.max_duration_minutes,
+            )
             % {"minutes": policy.max_duration_minutes},
         )

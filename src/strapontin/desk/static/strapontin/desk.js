@@ -1,5 +1,12 @@
 // Back-office helpers. Every page works without JavaScript; this only makes it smoother.
 document.addEventListener("DOMContentLoaded", () => {
+  // A form that came back refused: bring its message into view and to the screen reader.
+  const refused = document.querySelector("[data-focus-on-load]");
+  if (refused) {
+    refused.focus();
+    refused.scrollIntoView({ block: "center" });
+  }
+
   // Poster: a print button (browsers' own Print works too).
   for (const button of document.querySelectorAll("[data-print]")) {
     button.hidden = false;
@@ -83,13 +90,21 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // Front desk: the list refreshes itself every 30 s (htmx polling); skip a refresh while the
-// agent is in the middle of something in it (a cancel form open, a field focused).
+// agent is in the middle of something in it (a cancel form or a history open, a field focused),
+// both before asking and when the answer arrives (the agent may have started meanwhile).
+const busy = (live) =>
+  Boolean(live.querySelector("details[open]")) || live.contains(document.activeElement);
+
 document.addEventListener("htmx:beforeRequest", (event) => {
   const live = event.detail.elt;
-  if (!live.matches || !live.matches("[data-live]")) {
-    return;
-  }
-  if (live.querySelector("details[open]") || live.contains(document.activeElement)) {
+  if (live.matches && live.matches("[data-live]") && busy(live)) {
     event.preventDefault();
+  }
+});
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const live = event.detail.elt;
+  if (live.matches && live.matches("[data-live]") && busy(live)) {
+    event.detail.shouldSwap = false;
   }
 });

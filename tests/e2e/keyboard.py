@@ -71,6 +71,9 @@ def focused(page: Page) -> dict[str, Any]:
 def tab_to(page: Page, name: str | re.Pattern[str], *, back: bool = False, limit: int = 60) -> dict:
     """Press Tab (Shift+Tab with ``back``) until the element named ``name`` has the focus,
     checking at every stop that the focus is visible."""
+    # After a navigation by keyboard the address changes before the stylesheet has loaded:
+    # a focus ring measured then is the browser's default one.
+    page.wait_for_load_state("load")
     seen = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")

@@ -78,10 +78,21 @@ class ReservationState(models.TextChoices):
     EXPIRED = "expired", _("Cancelled: not confirmed in time")
     NO_SHOW = "no_show", _("Cancelled: presence not validated")
     CANCELLED = "cancelled", _("Cancelled")
+    #: A freed place held for one patron of the waitlist (or of a closure's rebooking) until
+    #: ``offer_deadline``; taking it confirms it, letting it lapse offers it to the next.
+    OFFERED = "offered", _("Held for you")
+    #: A checked-in patron paused until ``break_ends_at``; not back by then, the place goes.
+    ON_BREAK = "on_break", _("On a break")
 
 
 #: States in which a reservation holds its place (I1).
-HOLDING_STATES = (ReservationState.PENDING, ReservationState.CONFIRMED, ReservationState.CHECKED_IN)
+HOLDING_STATES = (
+    ReservationState.PENDING,
+    ReservationState.CONFIRMED,
+    ReservationState.CHECKED_IN,
+    ReservationState.OFFERED,
+    ReservationState.ON_BREAK,
+)
 
 
 class CheckinMethod(models.TextChoices):
@@ -140,6 +151,10 @@ class Reservation(models.Model):
         choices=CheckinMethod.choices,
         blank=True,
         editable=False,
+    )
+    offer_deadline = models.DateTimeField(_("held until"), null=True, blank=True, editable=False)
+    break_ends_at = models.DateTimeField(
+        _("on a break until"), null=True, blank=True, editable=False
     )
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)

@@ -349,6 +349,20 @@ class BookingPolicy(models.Model):
     reminder_minutes_before = models.PositiveSmallIntegerField(
         _("reminder e-mail before the start (minutes, 0 = none)"), default=60
     )
+    offer_hold_minutes = models.PositiveSmallIntegerField(
+        _("a freed place is held for the waitlist (minutes)"),
+        default=10,
+        validators=[MinValueValidator(1)],
+    )
+    break_max_minutes = models.PositiveSmallIntegerField(
+        _("longest break (minutes, 0 = no breaks)"), default=30
+    )
+    allowed_email_domains = models.CharField(
+        _("only addresses of these domains may book"),
+        max_length=500,
+        blank=True,
+        help_text=_("Separated by spaces or commas, e.g. univ-example.fr; empty: any address."),
+    )
 
     class Meta:
         verbose_name = _("booking policy")

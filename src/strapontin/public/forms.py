@@ -89,3 +89,16 @@ class SignInForm(forms.Form):
 
 class CancelForm(forms.Form):
     """Nothing to fill in: the POST is the decision (links alone never change anything)."""
+
+
+class DrawRequestForm(BookingForm):
+    """A request for a fair-opening draw: the address, and whether a place alike will do."""
+
+    flexible = forms.BooleanField(
+        label=_(
+            "If this place goes to someone else, another place of the same kind on this "
+            "floor will do"
+        ),
+        required=False,
+        initial=True,
+    )

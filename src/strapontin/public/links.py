@@ -43,6 +43,7 @@ PAGE_OF = {
     TokenPurpose.CONFIRM: "public:link_confirm",
     TokenPurpose.CANCEL: "public:link_cancel",
     TokenPurpose.SIGN_IN: "public:link_sign_in",
+    TokenPurpose.DRAW: "public:link_draw",
 }
 
 
@@ -94,7 +95,10 @@ def open_link(request: HttpRequest, token: str, purpose: TokenPurpose) -> HttpRe
         access = find_token(token, purpose)
     except DomainError:
         return _without_referrer(redirect("public:link_invalid"))
-    if access.reservation_id is None:
+    if access.draw_request_id is not None:
+        assert access.draw_request is not None
+        target = reverse(PAGE_OF[purpose], kwargs={"reference": access.draw_request.reference})
+    elif access.reservation_id is None:
         target = reverse(PAGE_OF[purpose])
     else:
         assert access.reservation is not None
@@ -124,6 +128,10 @@ def token_cancel(request: HttpRequest, token: str) -> HttpResponseBase:
 
 def token_sign_in(request: HttpRequest, token: str) -> HttpResponseBase:
     return open_link(request, token, TokenPurpose.SIGN_IN)
+
+
+def token_draw(request: HttpRequest, token: str) -> HttpResponseBase:
+    return open_link(request, token, TokenPurpose.DRAW)
 
 
 # --- Step 2: the pages, without the token -----------------------------------------------------

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from strapontin.public import accessibility, checkin_views, links, privacy_views, pwa_views, views
+from strapontin.public import (
+    accessibility,
+    checkin_views,
+    links,
+    lottery_views,
+    privacy_views,
+    pwa_views,
+    views,
+)
 
 app_name = "public"
 
@@ -31,10 +39,12 @@ urlpatterns = [
     path("r/confirmer/<str:reference>/", links.confirm, name="link_confirm"),
     path("r/annuler/<str:reference>/", links.cancel, name="link_cancel"),
     path("r/connexion/", links.sign_in, name="link_sign_in"),
+    path("r/tirage/<str:reference>/", lottery_views.confirm, name="link_draw"),
     path("r/lien-invalide/", links.link_invalid, name="link_invalid"),
     path("r/<str:token>/confirmer/", links.token_confirm, name="token_confirm"),
     path("r/<str:token>/annuler/", links.token_cancel, name="token_cancel"),
     path("r/<str:token>/connexion/", links.token_sign_in, name="token_sign_in"),
+    path("r/<str:token>/tirage/", links.token_draw, name="token_draw"),
     path("accessibilite/", accessibility.statement, name="accessibility"),
     path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
@@ -43,5 +53,11 @@ urlpatterns = [
     path("<slug:slug>/affluence.json", views.live_occupancy, name="live_occupancy"),
     path("<slug:slug>/reservation/", views.reservation_grid, name="reservation"),
     path("<slug:slug>/reservation/reserver/", views.book, name="book"),
+    path("<slug:slug>/tirage/<str:day>/", lottery_views.draw_page, name="draw"),
+    path(
+        "<slug:slug>/tirage/demande/<str:reference>/",
+        lottery_views.request_sent,
+        name="draw_request_sent",
+    ),
     path("<slug:slug>/reservation/<str:reference>/", views.sent, name="sent"),
 ]

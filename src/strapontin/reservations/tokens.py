@@ -9,7 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.reservations.models import AccessToken, Patron, Reservation, TokenPurpose
+from strapontin.reservations.models import (
+    AccessToken,
+    DrawRequest,
+    Patron,
+    Reservation,
+    TokenPurpose,
+)
 
 
 def hash_token(raw: str) -> str:
@@ -22,6 +28,7 @@ def issue_token(
     patron: Patron,
     expires_at: datetime,
     reservation: Reservation | None = None,
+    draw_request: DrawRequest | None = None,
 ) -> str:
     """Create a token and return the only copy of its raw value (for the e-mail)."""
     raw = secrets.token_urlsafe(24)
@@ -30,6 +37,7 @@ def issue_token(
         token_hash=hash_token(raw),
         patron=patron,
         reservation=reservation,
+        draw_request=draw_request,
         created_at=now(),
         expires_at=expires_at,
     )
@@ -41,7 +49,7 @@ def find_token(raw: str, purpose: TokenPurpose) -> AccessToken:
     if not raw or len(raw) > 100:
         raise DomainError("token_invalid", _("This link is not valid."))
     token = (
-        AccessToken.objects.select_related("patron", "reservation")
+        AccessToken.objects.select_related("patron", "reservation", "draw_request")
         .filter(token_hash=hash_token(raw), purpose=purpose)
         .first()
     )

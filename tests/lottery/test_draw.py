@@ -4,7 +4,7 @@ the first booking of the day (I5); anyone can re-run it from the seed."""
 
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.core import mail
@@ -207,8 +207,6 @@ def test_verify_draw_refuses_a_bad_day_with_a_message():
 def test_two_workers_drawing_at_once_allocate_once(clock):
     """Two workers' sweeps (and a booking's lazy draw) at the same moment: one draws, the
     others find it done; each place is given once, each e-mail sent once."""
-    from datetime import time
-
     from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory
 
     place = EstablishmentFactory(slug="bu-race")
@@ -233,3 +231,31 @@ def test_two_workers_drawing_at_once_allocate_once(clock):
     assert AuditEntry.objects.filter(action="draw.completed").count() == 1
     assert DrawRequest.objects.filter(state=DrawRequestState.WON).count() == 3
     assert find_violations() == []
+
+
+def test_a_window_moved_later_before_the_draw_postpones_it(seats, clock):
+    request = entered(seats[0], "patient@example.org")
+    BookingPolicy.objects.update(fair_window_minutes=30)
+    clock.move_to(WINDOW_CLOSES)
+    assert lottery.sweep_draws() == 0
+    assert Draw.objects.get().closes_at == paris(2026, 3, 2, 9, 30)
+    clock.move_to(paris(2026, 3, 2, 9, 30))
+    assert lottery.sweep_draws() == 1
+    request.refresh_from_db()
+    assert request.state == DrawRequestState.WON
+
+
+def test_a_day_drawn_already_is_booked_as_usual_if_its_window_is_moved_after(seats, clock):
+    entered(seats[0], "early@example.org")
+    sweep_after_the_window(clock)
+    BookingPolicy.objects.update(day_opens_at=time(9, 10))
+    clock.move_to(paris(2026, 3, 2, 9, 11))
+    with pytest.raises(DomainError) as caught:
+        lottery.draw_request_create(
+            resource=seats[1], email="late@example.org", start=SLOT, end=SLOT + timedelta(hours=1)
+        )
+    assert caught.value.code == "not_collecting"
+    made = services.reservation_create(
+        resource=seats[1], email="late@example.org", start=SLOT, end=SLOT + timedelta(hours=1)
+    )
+    assert made.state == ReservationState.PENDING

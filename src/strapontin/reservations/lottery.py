@@ -89,6 +89,12 @@ def draw_for(establishment: Establishment, window: FairWindow) -> Draw:
     """The day's draw, its seed chosen (and committed to) the first time it is needed."""
     existing = Draw.objects.filter(establishment=establishment, day=window.day).first()
     if existing is not None:
+        if existing.completed_at is None and (existing.opens_at, existing.closes_at) != (
+            window.opens_at,
+            window.closes_at,
+        ):  # the manager moved the window meanwhile: the seed stays, the times follow
+            existing.opens_at, existing.closes_at = window.opens_at, window.closes_at
+            existing.save(update_fields=["opens_at", "closes_at"])
         return existing
     seed = secrets.token_hex(16)
     try:
@@ -122,6 +128,10 @@ def guard_booking(
     if window is None or moment < window.opens_at:
         return
     if window.is_open(moment):
+        if Draw.objects.filter(
+            establishment=establishment, day=day, completed_at__isnull=False
+        ).exists():
+            return  # drawn already (the window was moved after its draw): booked as usual
         raise DomainError(
             "fair_opening_window",
             _(
@@ -174,6 +184,8 @@ def draw_request_create(
         raise DomainError("not_collecting", _("No draw is collecting requests for this day."))
     check_slot(policy, opening_hours_of(establishment, day, resource.area), start, end, moment)
     draw = draw_for(establishment, window)
+    if draw.completed_at is not None:  # the window was moved after this day's draw
+        raise DomainError("not_collecting", _("This day has been drawn already."))
     with transaction.atomic():
         patron = _lock_patron(email, language)
         _check_not_suspended(patron, resource, moment)
@@ -318,6 +330,13 @@ def draw_run(*, draw: Draw, skip_locked: bool = False) -> bool:
             .first()
         )
         if current is None or current.completed_at is not None or current.closes_at > moment:
+            return False
+        policy = effective_policy(current.establishment)
+        window = fair_window(policy, current.day, current.establishment.tz)
+        if window is not None and window.closes_at > moment:
+            # The manager moved the window later: requests are still being collected.
+            current.opens_at, current.closes_at = window.opens_at, window.closes_at
+            current.save(update_fields=["opens_at", "closes_at"])
             return False
         current.completed_at = moment
         current.save(update_fields=["completed_at"])

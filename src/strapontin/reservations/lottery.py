@@ -315,6 +315,18 @@ def _allocate(request: DrawRequest) -> tuple[int | None, str]:
     return None, outcome
 
 
+def _lock_draw(draw: Draw, *, skip_locked: bool) -> Draw | None:
+    """The draw's row, locked for this transaction (None if skipped: another worker has it).
+    A module-level seam, like ``services._place_is_taken``: tests/concurrency replaces it to
+    prove that two workers without it do draw twice."""
+    return (
+        Draw.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("establishment")
+        .filter(pk=draw.pk)
+        .first()
+    )
+
+
 def draw_run(*, draw: Draw, skip_locked: bool = False) -> bool:
     """Run the draw once its window has closed; False if it is not due or already done.
 
@@ -323,12 +335,7 @@ def draw_run(*, draw: Draw, skip_locked: bool = False) -> bool:
     it done too and do not start it again."""
     moment = now()
     with transaction.atomic():
-        current = (
-            Draw.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-            .select_related("establishment")
-            .filter(pk=draw.pk)
-            .first()
-        )
+        current = _lock_draw(draw, skip_locked=skip_locked)
         if current is None or current.completed_at is not None or current.closes_at > moment:
             return False
         policy = effective_policy(current.establishment)

@@ -199,3 +199,9 @@ def test_the_establishment_page_and_the_grid_say_when_fair_opening_applies(seats
 def test_without_fair_opening_nothing_changes(place):
     page = Client().get(f"/{place.establishment.slug}/").content.decode()
     assert "Ouverture équitable" not in page
+
+
+def test_the_help_page_explains_the_draw_only_where_it_applies(seats, place):
+    assert "tirées au sort" in Client().get("/bu-fair/aide/").content.decode()
+    other = Client().get(f"/{place.establishment.slug}/aide/").content.decode()
+    assert "tirées au sort" not in other

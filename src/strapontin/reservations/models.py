@@ -80,7 +80,7 @@ class ReservationState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     #: A freed place held for one patron of the waitlist (or of a closure's rebooking) until
     #: ``offer_deadline``; taking it confirms it, letting it lapse offers it to the next.
-    OFFERED = "offered", _("Held for you")
+    OFFERED = "offered", _("Offered, to be taken")
     #: A checked-in patron paused until ``break_ends_at``; not back by then, the place goes.
     ON_BREAK = "on_break", _("On a break")
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('reservations', '0006_offered_and_on_break_states'),
-        ('venues', '0005_fair_opening'),
+        ('venues', '0006_fair_opening'),
     ]
 
     operations = [

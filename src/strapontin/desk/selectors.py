@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.intervals import overlaps
 from strapontin.core.models import AuditEntry
@@ -24,6 +25,9 @@ class DeskRow:
 
     @property
     def state_label(self) -> str:
+        if self.state == ReservationState.OFFERED:
+            # "Held for you" is the patron's wording; the desk reads whom it is held for.
+            return str(_("Held for the waitlist"))
         return str(ReservationState(self.state).label)
 
 
@@ -149,6 +153,7 @@ def desk_timeline(
         ReservationState.CONFIRMED,
         ReservationState.CHECKED_IN,
         ReservationState.RELEASED,
+        ReservationState.OFFERED,
     }
     by_place: dict[int, list[DeskRow]] = defaultdict(list)
     places: dict[int, Resource] = {}

@@ -42,7 +42,8 @@ def offer_of(request: WaitlistRequest) -> Reservation:
 def test_a_freed_place_is_held_for_the_oldest_matching_request_with_a_link_to_take_it(place, taken):
     first = ask(place, "first@example.org")
     second = ask(place, "second@example.org")
-    assert first and second
+    assert first
+    assert second
     mail.outbox.clear()
     cancel(taken)
 
@@ -52,7 +53,8 @@ def test_a_freed_place_is_held_for_the_oldest_matching_request_with_a_link_to_ta
     second.refresh_from_db()
     assert second.state == W.WAITING
     sent = [m for m in mail.outbox if m.to == ["first@example.org"]]
-    assert len(sent) == 1 and "/place-gardee/" in sent[0].body
+    assert len(sent) == 1
+    assert "/place-gardee/" in sent[0].body
     # Held: nobody else can book it, and the grid shows it taken.
     with pytest.raises(DomainError) as refused:
         services.reservation_create(
@@ -83,7 +85,8 @@ def test_an_offer_not_taken_in_time_is_free_at_once_then_goes_to_the_next_then_t
 ):
     first = ask(place, "first@example.org")
     second = ask(place, "second@example.org")
-    assert first and second
+    assert first
+    assert second
     cancel(taken)
     offer = offer_of(first)
     clock.shift(timedelta(minutes=10))
@@ -108,7 +111,8 @@ def test_an_offer_not_taken_in_time_is_free_at_once_then_goes_to_the_next_then_t
 def test_declining_passes_the_place_to_the_next_request_at_once(place, taken):
     first = ask(place, "first@example.org")
     second = ask(place, "second@example.org")
-    assert first and second
+    assert first
+    assert second
     cancel(taken)
     declined = waitlist.offer_decline(reservation=offer_of(first))
     assert declined.state == S.CANCELLED
@@ -121,7 +125,8 @@ def test_booking_a_place_whose_hold_ran_out_lapses_the_hold_without_passing_it_o
 ):
     first = ask(place, "first@example.org")
     second = ask(place, "second@example.org")
-    assert first and second
+    assert first
+    assert second
     cancel(taken)
     offer = offer_of(first)
     clock.shift(timedelta(minutes=11))
@@ -156,7 +161,8 @@ def test_every_transition_that_frees_a_place_offers_it(place, clock):
     no_show_request = ask(place, "a@example.org", start=TUESDAY_10 + timedelta(hours=1))
     clock.move_to(confirmed.checkin_closes_at)
     run_sweeps()
-    assert no_show_request and offer_of(no_show_request).start == TUESDAY_10 + timedelta(hours=1)
+    assert no_show_request
+    assert offer_of(no_show_request).start == TUESDAY_10 + timedelta(hours=1)
 
     later = TUESDAY_10 + timedelta(hours=3)
     present = book_confirmed(place, "present@example.org", start=later, minutes=120)
@@ -164,7 +170,8 @@ def test_every_transition_that_frees_a_place_offers_it(place, clock):
     clock.move_to(later + timedelta(minutes=5))
     presence.reservation_check_in(reservation=present, method=CheckinMethod.DESK, actor="desk")
     presence.reservation_leave_early(reservation=present)
-    assert leave_request and offer_of(leave_request).start == later + timedelta(hours=1)
+    assert leave_request
+    assert offer_of(leave_request).start == later + timedelta(hours=1)
     assert find_violations() == []
 
 
@@ -179,7 +186,8 @@ def test_an_unconfirmed_reservation_that_expires_frees_its_place_for_the_waitlis
     request = ask(place, "a@example.org")
     clock.move_to(pending.confirmation_deadline)
     run_sweeps()
-    assert request and offer_of(request).resource == place
+    assert request
+    assert offer_of(request).resource == place
 
 
 def test_one_inbox_keeps_three_requests_in_line_aliases_included_and_is_told_nothing_more(
@@ -213,7 +221,8 @@ def test_a_request_leaves_the_line_when_its_time_begins(place, clock):
 def test_leaving_the_waitlist_while_a_place_is_held_passes_it_on(place, taken):
     first = ask(place, "first@example.org")
     second = ask(place, "second@example.org")
-    assert first and second
+    assert first
+    assert second
     cancel(taken)
     offer = offer_of(first)
     left = waitlist.waitlist_request_cancel(request=first)
@@ -229,7 +238,8 @@ def test_a_patron_with_a_reservation_at_that_time_is_not_offered_a_second_place(
     busy = ask(place, "busy@example.org")
     free = ask(place, "free@example.org")
     cancel(taken)
-    assert busy and free
+    assert busy
+    assert free
     busy.refresh_from_db()
     assert busy.state == W.WAITING
     assert offer_of(free).patron.email == "free@example.org"

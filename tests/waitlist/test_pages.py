@@ -120,7 +120,6 @@ def test_the_desk_shows_a_held_place_as_held_for_the_waitlist(place):
     services.reservation_cancel_by_patron(reservation=holder)
     agent = UserFactory()
     StaffRoleFactory(user=agent, establishment=place.establishment)
-    with override("en"):
-        html = signed_in(agent).get(f"/desk/{place.establishment.slug}/").content.decode()
-    assert "Held for the waitlist" in html
+    html = signed_in(agent).get(f"/desk/{place.establishment.slug}/").content.decode()
+    assert "Réservée pour la liste d'attente" in html.replace("&#x27;", "'")
     assert "09:10" in html

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.intervals import overlaps
 from strapontin.core.models import AuditEntry
@@ -25,9 +24,6 @@ class DeskRow:
 
     @property
     def state_label(self) -> str:
-        if self.state == ReservationState.OFFERED:
-            # "Held for you" is the patron's wording; the desk reads whom it is held for.
-            return str(_("Held for the waitlist"))
         return str(ReservationState(self.state).label)
 
 

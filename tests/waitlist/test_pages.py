@@ -122,5 +122,5 @@ def test_the_desk_shows_a_held_place_as_held_for_the_waitlist(place):
     StaffRoleFactory(user=agent, establishment=place.establishment)
     html = signed_in(agent).get(f"/desk/{place.establishment.slug}/").content.decode()
     assert "Proposée, à accepter" in html
-    assert "proposée à une personne de la liste d&#x27;attente" in html
+    assert "proposée à une personne de la liste d'attente" in html
     assert "09:10" in html

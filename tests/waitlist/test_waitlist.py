@@ -243,3 +243,23 @@ def test_a_patron_with_a_reservation_at_that_time_is_not_offered_a_second_place(
     busy.refresh_from_db()
     assert busy.state == W.WAITING
     assert offer_of(free).patron.email == "free@example.org"
+
+
+def test_my_data_lists_my_requests_and_deleting_my_account_leaves_the_line(place, taken):
+    from strapontin.reservations.privacy import patron_erase, patron_export
+
+    first = ask(place, "first@example.org")
+    second = ask(place, "second@example.org")
+    assert first
+    assert second
+    cancel(taken)
+    offer = offer_of(first)
+    exported = patron_export(patron=first.patron)
+    assert [w["reference"] for w in exported["waitlist"]] == [first.reference]
+    assert "waitlist.requested" in {e["action"] for e in exported["journal"]}
+    patron_erase(patron=first.patron)
+    first.refresh_from_db()
+    assert first.state == W.CANCELLED
+    assert Reservation.objects.get(pk=offer.pk).state == S.CANCELLED
+    assert offer_of(second).resource == place
+    assert find_violations() == []

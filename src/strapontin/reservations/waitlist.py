@@ -160,6 +160,18 @@ def _matching_requests(
     return [pk for pk, features in found if set(features) <= codes]
 
 
+def _lock_waiting(pk: int) -> WaitlistRequest | None:
+    """The request, locked and re-read: a free committed meanwhile may have offered it a place
+    already (no double offer). A module-level seam, like services._place_is_taken: the tests
+    replace it to prove that their harness does see a double offer without it."""
+    return (
+        WaitlistRequest.objects.select_for_update(of=("self",))
+        .select_related("patron")
+        .filter(pk=pk, state=WaitlistState.WAITING)
+        .first()
+    )
+
+
 def offer_freed_place(reservation: Reservation, moment: datetime) -> list[Reservation]:
     """``reservation`` just gave its place back: hold it for the first matching requests (one
     by one, so that a later request wanting another part of the freed time is served too)."""
@@ -172,13 +184,7 @@ def offer_freed_place(reservation: Reservation, moment: datetime) -> list[Reserv
     services._lock_place(resource)
     offers = []
     for pk in candidates:
-        # Locked and re-read: a free committed meanwhile may have offered it something already.
-        request = (
-            WaitlistRequest.objects.select_for_update(of=("self",))
-            .select_related("patron")
-            .filter(pk=pk, state=WaitlistState.WAITING)
-            .first()
-        )
+        request = _lock_waiting(pk)
         if request is None:
             continue
         try:

@@ -11,7 +11,13 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from strapontin.reservations import services, waitlist
-from strapontin.reservations.models import AccessToken, Reservation, ReservationState
+from strapontin.reservations.models import (
+    AccessToken,
+    Reservation,
+    ReservationState,
+    WaitlistRequest,
+    WaitlistState,
+)
 from strapontin.reservations.notifications import deliver_due
 from strapontin.reservations.sweeps import run_sweeps
 from tests.conftest import paris
@@ -205,3 +211,18 @@ def test_a_held_place_link_takes_the_place_only_with_a_post_and_only_before_its_
     assert answer.status_code == 410
     held.refresh_from_db()
     assert held.state == ReservationState.EXPIRED
+
+
+def test_a_leave_the_waitlist_link_expires_with_its_request(place, clock):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        waitlist.waitlist_request_create(
+            establishment=place.establishment,
+            email="carol@example.org",
+            start=TUESDAY_10,
+            end=TUESDAY_10 + timedelta(hours=1),
+        )
+    browser = Client()
+    page_address = browser.get(link_of("liste-attente"))["Location"]
+    clock.move_to(TUESDAY_10 + timedelta(hours=1))
+    assert browser.post(page_address).status_code == 404
+    assert WaitlistRequest.objects.get().state == WaitlistState.WAITING

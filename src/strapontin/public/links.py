@@ -264,6 +264,8 @@ def leave_waitlist(request: HttpRequest, reference: str) -> HttpResponse:
         wish = access.waitlist_request
         assert wish is not None
         if request.method == "POST":
+            if not is_usable(access):
+                raise DomainError("token_invalid", _("This link has expired."))
             wish = waitlist.waitlist_request_cancel(request=wish)
     except DomainError as error:
         return _error(request, error)

@@ -54,3 +54,24 @@ def test_the_demo_desk_has_patrons_arriving_now_and_nobody_present_before_their_
     )
     assert arriving.count() >= 3
     reservation_check_in_at_desk(reservation=arriving.first(), user=UserFactory(is_staff=True))
+
+
+def test_the_demo_has_a_waitlist_and_cancelling_a_group_room_offers_it_to_the_first(db, clock):
+    from strapontin.reservations import services
+    from strapontin.reservations.integrity import find_violations
+    from strapontin.reservations.models import ReservationState, WaitlistRequest
+
+    call_command("seed_demo")
+    waiting = list(WaitlistRequest.objects.filter(establishment__slug="demo-bu"))
+    assert [w.patron.email for w in waiting] == [
+        "attente1@demo.strapontin.localhost",
+        "attente2@demo.strapontin.localhost",
+    ]
+    room = Reservation.objects.filter(
+        resource__kind=ResourceKind.ROOM, start=waiting[0].start
+    ).first()
+    assert room is not None
+    services.reservation_cancel_by_patron(reservation=room)
+    offer = Reservation.objects.get(state=ReservationState.OFFERED)
+    assert offer.patron.email == "attente1@demo.strapontin.localhost"
+    assert find_violations() == []

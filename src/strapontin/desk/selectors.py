@@ -149,6 +149,7 @@ def desk_timeline(
         ReservationState.CONFIRMED,
         ReservationState.CHECKED_IN,
         ReservationState.RELEASED,
+        ReservationState.OFFERED,
     }
     by_place: dict[int, list[DeskRow]] = defaultdict(list)
     places: dict[int, Resource] = {}

@@ -8,6 +8,7 @@ from strapontin.public import (
     privacy_views,
     pwa_views,
     views,
+    waitlist_views,
 )
 
 app_name = "public"
@@ -23,6 +24,16 @@ urlpatterns = [
         "mes-reservations/<str:reference>/liberer/", checkin_views.leave_early, name="leave_early"
     ),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
+    path(
+        "mes-reservations/<str:reference>/place-gardee/",
+        waitlist_views.my_offer,
+        name="my_offer",
+    ),
+    path(
+        "mes-reservations/liste-attente/<str:reference>/quitter/",
+        waitlist_views.my_waitlist_leave,
+        name="my_waitlist_leave",
+    ),
     path("mes-reservations/mes-donnees.json", privacy_views.my_data, name="my_data"),
     path(
         "mes-reservations/supprimer-mon-compte/",
@@ -40,11 +51,15 @@ urlpatterns = [
     path("r/annuler/<str:reference>/", links.cancel, name="link_cancel"),
     path("r/connexion/", links.sign_in, name="link_sign_in"),
     path("r/tirage/<str:reference>/", lottery_views.confirm, name="link_draw"),
+    path("r/place-gardee/<str:reference>/", links.offer, name="link_offer"),
+    path("r/liste-attente/<str:reference>/", links.leave_waitlist, name="link_waitlist"),
     path("r/lien-invalide/", links.link_invalid, name="link_invalid"),
     path("r/<str:token>/confirmer/", links.token_confirm, name="token_confirm"),
     path("r/<str:token>/annuler/", links.token_cancel, name="token_cancel"),
     path("r/<str:token>/connexion/", links.token_sign_in, name="token_sign_in"),
     path("r/<str:token>/tirage/", links.token_draw, name="token_draw"),
+    path("r/<str:token>/place-gardee/", links.token_offer, name="token_offer"),
+    path("r/<str:token>/liste-attente/", links.token_waitlist, name="token_waitlist"),
     path("accessibilite/", accessibility.statement, name="accessibility"),
     path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
@@ -59,5 +74,6 @@ urlpatterns = [
         lottery_views.request_sent,
         name="draw_request_sent",
     ),
+    path("<slug:slug>/reservation/liste-attente/", waitlist_views.join, name="waitlist_join"),
     path("<slug:slug>/reservation/<str:reference>/", views.sent, name="sent"),
 ]

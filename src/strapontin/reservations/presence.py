@@ -19,7 +19,13 @@ from strapontin.reservations.models import (
     ReservationState,
     Suspension,
 )
-from strapontin.reservations.services import _expire, _locked, _no_show, normalise_email
+from strapontin.reservations.services import (
+    _expire,
+    _freed,
+    _locked,
+    _no_show,
+    normalise_email,
+)
 from strapontin.venues import codes
 from strapontin.venues.models import Establishment
 from strapontin.venues.policy import effective_policy
@@ -44,6 +50,7 @@ def reservation_check_in(
             assert current.confirmation_deadline is not None
             if current.confirmation_deadline <= moment:
                 _expire(current, moment)
+                _freed(current, moment)
                 outcome = DomainError(
                     "confirmation_expired",
                     _("This reservation was not confirmed in time and has been cancelled."),
@@ -63,6 +70,7 @@ def reservation_check_in(
             )
         elif moment >= current.checkin_closes_at:
             _no_show(current, moment)
+            _freed(current, moment)
             outcome = DomainError(
                 "checkin_window_closed",
                 _(
@@ -170,6 +178,7 @@ def reservation_leave_early(*, reservation: Reservation) -> Reservation:
             actor=current.patron.email,
             establishment_id=current.establishment_id,
         )
+        _freed(current, moment)
         return current
 
 

@@ -233,6 +233,12 @@ def effective_state(reservation: Reservation, moment: datetime | None = None) ->
         return ReservationState.EXPIRED
     if reservation.state == ReservationState.CONFIRMED and reservation.checkin_closes_at <= moment:
         return ReservationState.NO_SHOW
+    if (
+        reservation.state == ReservationState.OFFERED
+        and reservation.offer_deadline is not None
+        and reservation.offer_deadline <= moment
+    ):
+        return ReservationState.EXPIRED
     return reservation.state
 
 

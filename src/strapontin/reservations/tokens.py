@@ -15,6 +15,7 @@ from strapontin.reservations.models import (
     Patron,
     Reservation,
     TokenPurpose,
+    WaitlistRequest,
 )
 
 
@@ -29,6 +30,7 @@ def issue_token(
     expires_at: datetime,
     reservation: Reservation | None = None,
     draw_request: DrawRequest | None = None,
+    waitlist_request: WaitlistRequest | None = None,
 ) -> str:
     """Create a token and return the only copy of its raw value (for the e-mail)."""
     raw = secrets.token_urlsafe(24)
@@ -38,6 +40,7 @@ def issue_token(
         patron=patron,
         reservation=reservation,
         draw_request=draw_request,
+        waitlist_request=waitlist_request,
         created_at=now(),
         expires_at=expires_at,
     )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('venues', '0004_waitlist_break_domain_policy'),
+        ('venues', '0005_one_confirmation_mode_until_proven'),
     ]
 
     operations = [

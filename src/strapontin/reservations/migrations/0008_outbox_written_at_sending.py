@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reservations', '0006_offered_and_on_break_states'),
+        ('reservations', '0007_waitlist'),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reservations', '0007_waitlist'),
-        ('venues', '0006_fair_opening'),
+        ('reservations', '0008_outbox_written_at_sending'),
+        ('venues', '0007_fair_opening'),
     ]
 
     operations = [

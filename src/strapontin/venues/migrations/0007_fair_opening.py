@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('venues', '0005_one_confirmation_mode_until_proven'),
+        ('venues', '0006_rules_version'),
     ]
 
     operations = [

@@ -138,7 +138,24 @@ def policy_data(**overrides):
         "noshow_period_days": 30,
         "noshow_suspension_days": 7,
         "reminder_minutes_before": 60,
+        "fair_window_minutes": 5,
     } | overrides
+
+
+def test_a_manager_turns_fair_opening_on_in_the_booking_rules(a, manager):
+    page = signed_in(manager).get("/desk/bib-a/gestion/").content.decode()
+    assert "Ouverture équitable" in page
+    data = policy_data(fair_opening="on", fair_window_minutes=10, day_opens_at="08:00")
+    response = signed_in(manager).post("/desk/bib-a/gestion/regles/", data)
+    assert response.status_code == 302
+    policy = BookingPolicy.objects.get(establishment=a, area__isnull=True)
+    assert policy.fair_opening
+    assert policy.fair_window_minutes == 10
+    refused = signed_in(manager).post(
+        "/desk/bib-a/gestion/regles/", policy_data(fair_opening="on", fair_window_minutes=0)
+    )
+    assert refused.status_code == 400
+    assert "fair_window_minutes" in refused.context["policy_form"].errors
 
 
 def test_the_booking_rules_are_saved_and_audited(a, manager):

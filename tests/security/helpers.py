@@ -14,7 +14,7 @@ from tests.conftest import paris
 TUESDAY_10 = paris(2026, 3, 3, 10, 0)
 LINK = re.compile(
     r"https?://[^/\s\"]+(/r/([A-Za-z0-9_-]+)/"
-    r"(confirmer|annuler|connexion|place-gardee|liste-attente)/)"
+    r"(confirmer|annuler|connexion|place-gardee|liste-attente|tirage)/)"
 )
 
 

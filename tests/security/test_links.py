@@ -188,6 +188,54 @@ def test_a_sign_in_link_works_once(place):
     assert "patron_id" not in second.session
 
 
+def test_the_draw_request_link_follows_the_two_step_pattern_and_serves_only_its_purpose(db, clock):
+    """Fair opening's e-mail link (confirm a request for the draw): hashed, single-purpose,
+    expiring when the requests close; a GET or HEAD changes nothing, only the POST enters."""
+    from datetime import time
+
+    from strapontin.reservations.models import DrawRequest, DrawRequestState
+    from strapontin.venues.models import BookingPolicy
+    from tests.factories import AreaFactory, EstablishmentFactory, ResourceFactory
+
+    fair = EstablishmentFactory()
+    BookingPolicy.objects.create(
+        establishment=fair, day_opens_at=time(9, 0), fair_opening=True, fair_window_minutes=5
+    )
+    seat = ResourceFactory(area=AreaFactory(establishment=fair))
+    book(Client(), seat, "alice@example.org", start=paris(2026, 3, 9, 10, 0))
+    path = link_of("tirage")
+    token = path.split("/")[2]
+    assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) >= 16
+    assert AccessToken.objects.filter(
+        token_hash=hashlib.sha256(token.encode()).hexdigest(), purpose="draw"
+    ).exists()
+    for other in ("confirmer", "annuler", "connexion"):
+        assert Client().get(f"/r/{token}/{other}/")["Location"] == "/r/lien-invalide/"
+
+    before = database_snapshot()
+    for method in ("get", "head"):
+        browser = Client()
+        answer = getattr(browser, method)(path)
+        assert answer.status_code == 302
+        assert answer["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in answer["Cache-Control"]
+        assert token not in answer["Location"]
+        assert getattr(browser, method)(answer["Location"]).status_code == 200
+    assert Client().get(answer["Location"]).status_code == 404  # not opened in this browser
+    assert database_snapshot() == before
+
+    browser = Client()
+    page = browser.get(path)["Location"]
+    clock.move_to(paris(2026, 3, 2, 9, 5))  # once the requests have closed, it cannot enter
+    assert browser.post(page).status_code == 400
+    assert DrawRequest.objects.get().state == DrawRequestState.UNCONFIRMED
+    clock.move_to(paris(2026, 3, 2, 9, 1))
+    assert browser.post(page).status_code == 200
+    assert DrawRequest.objects.get().state == DrawRequestState.ENTERED
+    assert browser.post(page).status_code == 200  # once entered, a repeat changes nothing
+    assert DrawRequest.objects.filter(state=DrawRequestState.ENTERED).count() == 1
+
+
 def test_a_held_place_link_takes_the_place_only_with_a_post_and_only_before_its_deadline(
     place, clock
 ):

@@ -1,4 +1,5 @@
-"""The demo's libraries: "Démo BU" (the guide's demo library) and a science library.
+"""The demo's libraries: "Démo BU" (the guide's demo library), a science library, and a
+campus library that opens its new days by lottery (fair opening).
 
 Idempotent: running it again changes nothing that is already there.
 """
@@ -235,9 +236,50 @@ def seed_demo() -> list[Establishment]:
     )
     _seats(reading, 24, features, rng)
 
+    campus = _fair_opening_library(features, rng)
+
     _sample_reservations(bu, rng)
     _sample_waitlist(bu)
-    return [bu, sciences]
+    return [bu, sciences, campus]
+
+
+def _fair_opening_library(features: dict[str, Feature], rng: random.Random) -> Establishment:
+    """A library whose new day opens by lottery (fair opening). Its day opens at the minute
+    the demo was first seeded, for 15 minutes, so that a newcomer finds the window open:
+    a "Réserver" on the grid's last day asks for the place, and the worker draws at the
+    window's close. A manager (demo/demo) moves the hour in the desk to try again."""
+    campus, _created = Establishment.objects.get_or_create(
+        slug="bu-campus",
+        defaults={
+            "name": "BU Campus (ouverture équitable)",
+            "organisation": "Université de démonstration",
+            "address": "2 allée du Campus, 69100 Villeurbanne",
+            "description": (
+                "Chaque nouveau jour de réservation ouvre par un tirage au sort\u00a0: "
+                "les demandes des premières minutes ont toutes la même chance."
+            ),
+            "checkin_code": "CAMPUS",
+        },
+    )
+    _hours(campus, range(0, 7), time(8), time(22))
+    opens = now().astimezone(campus.tz).time().replace(second=0, microsecond=0)
+    BookingPolicy.objects.get_or_create(
+        establishment=campus,
+        area=None,
+        defaults={
+            "fair_opening": True,
+            "fair_window_minutes": 15,
+            "day_opens_at": opens,
+            "slot_minutes": 60,
+            "min_duration_minutes": 60,
+            "max_duration_minutes": 240,
+        },
+    )
+    hall, _created = Area.objects.get_or_create(
+        establishment=campus, name="Salle de lecture", defaults={"position": 1}
+    )
+    _seats(hall, 12, features, rng)
+    return campus
 
 
 def _sample_waitlist(establishment: Establishment) -> None:

@@ -338,6 +338,8 @@ class PolicyForm(forms.ModelForm):
             "noshow_period_days",
             "noshow_suspension_days",
             "reminder_minutes_before",
+            "fair_opening",
+            "fair_window_minutes",
         ]
         widgets = {"day_opens_at": forms.TimeInput(attrs={"type": "time"})}
 

@@ -91,6 +91,19 @@ class CancelForm(forms.Form):
     """Nothing to fill in: the POST is the decision (links alone never change anything)."""
 
 
+class DrawRequestForm(BookingForm):
+    """A request for a fair-opening draw: the address, and whether a place alike will do."""
+
+    flexible = forms.BooleanField(
+        label=_(
+            "If this place goes to someone else, another place of the same kind on this "
+            "floor will do"
+        ),
+        required=False,
+        initial=True,
+    )
+
+
 class WaitlistForm(forms.Form):
     """ "Prévenez-moi": the wish (date, time, duration, optional area, kind and features) and
     the address the offer goes to."""

@@ -43,6 +43,7 @@ PAGE_OF = {
     TokenPurpose.CONFIRM: "public:link_confirm",
     TokenPurpose.CANCEL: "public:link_cancel",
     TokenPurpose.SIGN_IN: "public:link_sign_in",
+    TokenPurpose.DRAW: "public:link_draw",
     TokenPurpose.OFFER: "public:link_offer",
     TokenPurpose.WAITLIST: "public:link_waitlist",
 }
@@ -101,7 +102,10 @@ def open_link(request: HttpRequest, token: str, purpose: TokenPurpose) -> HttpRe
         access = find_token(token, purpose)
     except DomainError:
         return _without_referrer(redirect("public:link_invalid"))
-    if access.waitlist_request_id is not None:
+    if access.draw_request_id is not None:
+        assert access.draw_request is not None
+        target = reverse(PAGE_OF[purpose], kwargs={"reference": access.draw_request.reference})
+    elif access.waitlist_request_id is not None:
         assert access.waitlist_request is not None
         target = reverse(PAGE_OF[purpose], kwargs={"reference": access.waitlist_request.reference})
     elif access.reservation_id is None:
@@ -134,6 +138,10 @@ def token_cancel(request: HttpRequest, token: str) -> HttpResponseBase:
 
 def token_sign_in(request: HttpRequest, token: str) -> HttpResponseBase:
     return open_link(request, token, TokenPurpose.SIGN_IN)
+
+
+def token_draw(request: HttpRequest, token: str) -> HttpResponseBase:
+    return open_link(request, token, TokenPurpose.DRAW)
 
 
 def token_offer(request: HttpRequest, token: str) -> HttpResponseBase:

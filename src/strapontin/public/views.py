@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.core.wording import duration_label
-from strapontin.public import session, throttling
+from strapontin.public import lottery_views, session, throttling
 from strapontin.public.forms import (
     BookingForm,
     GridFiltersForm,
@@ -27,7 +27,7 @@ from strapontin.public.forms import (
     parse_slot,
     slot_value,
 )
-from strapontin.reservations import selectors, services, waitlist
+from strapontin.reservations import lottery, selectors, services, waitlist
 from strapontin.reservations.models import (
     DemoMail,
     Patron,
@@ -75,6 +75,7 @@ def establishment(request: HttpRequest, slug: str) -> HttpResponse:
             "today_hours": opening_hours_of(place, today),
             "week": [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)],
             "occupancy": selectors.occupancy_now(place),
+            **lottery_views.fair_opening_context(place),
         },
     )
 
@@ -218,6 +219,7 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
             "as_list": as_list,
             "as_grid_query": as_grid_query.urlencode(),
             "as_list_query": as_list_query.urlencode(),
+            **lottery_views.fair_opening_context(place),
         },
     )
 
@@ -256,6 +258,8 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             {"establishment": place, "error": error, "grid_url": grid_url},
             status=400,
         )
+    if window := lottery.collecting_window(resource, start, now()):
+        return lottery_views.request_slot(request, place, resource, start, end, duration, window)
     context: dict[str, Any] = {
         "establishment": place,
         "resource": resource,

@@ -4,7 +4,14 @@ from django.http import HttpRequest
 
 from strapontin.core.errors import DomainError
 from strapontin.reservations import services
-from strapontin.reservations.models import DemoMail, OutboxMessage, Patron, Reservation
+from strapontin.reservations.models import (
+    DemoMail,
+    Draw,
+    DrawRequest,
+    OutboxMessage,
+    Patron,
+    Reservation,
+)
 
 
 @admin.register(Patron)
@@ -52,3 +59,27 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 @admin.register(DemoMail)
 class DemoMailAdmin(admin.ModelAdmin):
     list_display = ["sent_at", "to", "subject"]
+
+
+@admin.register(Draw)
+class DrawAdmin(admin.ModelAdmin):
+    """Read-only: a draw is made by reservations/lottery.py and checked by verify_draw."""
+
+    list_display = ["establishment", "day", "closes_at", "completed_at"]
+    list_filter = ["establishment"]
+    readonly_fields = [f.name for f in Draw._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(DrawRequest)
+class DrawRequestAdmin(admin.ModelAdmin):
+    list_display = ["reference", "draw", "patron", "resource", "start", "state", "position"]
+    list_filter = ["state", "draw__establishment"]
+    search_fields = ["reference", "patron__email"]
+    list_select_related = ["draw__establishment", "patron", "resource__area"]
+    readonly_fields = [f.name for f in DrawRequest._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

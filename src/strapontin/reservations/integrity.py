@@ -18,8 +18,10 @@ from django.db.models import Q
 from strapontin.core.clock import now
 from strapontin.core.intervals import overlaps
 from strapontin.core.models import AuditEntry
+from strapontin.reservations.lottery import draw_check
 from strapontin.reservations.models import (
     HOLDING_STATES,
+    Draw,
     OutboxMessage,
     Reservation,
     ReservationState,
@@ -244,6 +246,11 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
                     f"e-mails {dict(sent[row['pk']])}, causes {dict(expected)}",
                 )
             )
+    # Fair opening: each draw done re-runs from its seed to the published result, and gives
+    # each place once (its reservations are made by reservation_create, audited as any).
+    for draw in Draw.objects.using(using).filter(completed_at__isnull=False):
+        for problem in draw_check(draw, using=using):
+            found.append(Violation("draw", f"{draw.establishment_id}/{draw.day}", problem))
     # The waitlist: a request said to have a place held has it held, and no place is held
     # for two requests (no double offer).
     offers: Counter[int] = Counter()

@@ -237,6 +237,8 @@ class TokenPurpose(models.TextChoices):
     SIGN_IN = "sign_in", _("Sign in to my reservations")
     #: Given by the API to whoever booked, to read and act on that one reservation.
     API = "api", _("Manage a reservation through the API")
+    #: Confirms a request for a fair-opening draw (reservations/lottery.py).
+    DRAW = "draw", _("Confirm a request for a draw")
     #: Take (or decline) a place held for the patron: a waitlist offer, or a rebooking.
     OFFER = "offer", _("Take a place held for you")
     WAITLIST = "waitlist", _("Leave the waitlist")
@@ -250,6 +252,9 @@ class AccessToken(models.Model):
     patron = models.ForeignKey(Patron, on_delete=models.CASCADE, related_name="tokens")
     reservation = models.ForeignKey(
         Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
+    )
+    draw_request = models.ForeignKey(
+        "DrawRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
     )
     waitlist_request = models.ForeignKey(
         "WaitlistRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
@@ -397,3 +402,83 @@ class DemoMail(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class Draw(models.Model):
+    """The fair opening of one establishment's day: the requests collected in its window are
+    allotted in the order a PRNG seeded with ``seed`` gives (reservations/lottery.py).
+
+    ``commitment`` (the seed's SHA-256) is public from the first request on; ``seed`` is
+    published once the draw is done, so anyone can check that it matches and re-run it."""
+
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="draws", editable=False
+    )
+    day = models.DateField(_("day drawn"))
+    opens_at = models.DateTimeField(_("requests from"))
+    closes_at = models.DateTimeField(_("drawn at"))
+    seed = models.CharField(max_length=64, editable=False)
+    commitment = models.CharField(max_length=64, editable=False)
+    completed_at = models.DateTimeField(_("done at"), null=True, blank=True, editable=False)
+    #: The requests' references in the drawn order, each with its outcome, as published.
+    results = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["establishment", "day"], name="draw_one_per_day")
+        ]
+        indexes = [models.Index(fields=["completed_at", "closes_at"], name="draw_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.establishment} {self.day}"
+
+
+class DrawRequestState(models.TextChoices):
+    #: The address is not proven yet: the e-mail's link must be opened before the draw.
+    UNCONFIRMED = "unconfirmed", _("Awaiting confirmation")
+    ENTERED = "entered", _("Entered in the draw")
+    WON = "won", _("Place allotted")
+    LOST = "lost", _("No place allotted")
+    #: Not confirmed before the draw, or withdrawn (the patron's data erased).
+    VOID = "void", _("Not entered")
+
+
+class DrawRequest(models.Model):
+    """A patron's wish for a place in a fair-opening draw: one per inbox per day."""
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_reference, editable=False
+    )
+    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="requests")
+    patron = models.ForeignKey(Patron, on_delete=models.PROTECT, related_name="draw_requests")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    #: Another place of the same floor and kind will do if the wished one is taken.
+    flexible = models.BooleanField(_("or another place alike"), default=True)
+    language = models.CharField(max_length=8, default="fr")
+    state = models.CharField(max_length=12, choices=DrawRequestState.choices, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    entered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    position = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    outcome = models.CharField(max_length=40, blank=True, editable=False)
+    reservation = models.OneToOneField(
+        Reservation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="draw_request",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("draw request")
+        verbose_name_plural = _("draw requests")
+        ordering = ["draw", "position", "pk"]
+        indexes = [models.Index(fields=["draw", "state"], name="draw_request_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.draw}"

@@ -25,6 +25,8 @@ from strapontin.reservations.models import (
     HOLDING_STATES,
     LIVE_WAITLIST_STATES,
     DemoMail,
+    DrawRequest,
+    DrawRequestState,
     OutboxMessage,
     OutboxState,
     Patron,
@@ -72,6 +74,10 @@ def patron_export(*, patron: Patron) -> dict[str, Any]:
         Q(subject_type="reservations.patron", subject_id=patron.pk)
         | Q(subject_type="reservations.reservation", subject_id__in=reservations.values("pk"))
         | Q(
+            subject_type="reservations.drawrequest",
+            subject_id__in=DrawRequest.objects.filter(patron=patron).values("pk"),
+        )
+        | Q(
             subject_type="reservations.waitlistrequest",
             subject_id__in=WaitlistRequest.objects.filter(patron=patron).values("pk"),
         )
@@ -101,6 +107,23 @@ def patron_export(*, patron: Patron) -> dict[str, Any]:
                 "cancel_reason": r.cancel_reason,
             }
             for r in reservations.order_by("start")
+        ],
+        "draw_requests": [
+            {
+                "reference": r.reference,
+                "establishment": r.draw.establishment.name,
+                "day": r.draw.day.isoformat(),
+                "place": f"{r.resource.area.name} - {r.resource.label}",
+                "start": _when(r.start),
+                "end": _when(r.end),
+                "state": r.state,
+                "position": r.position,
+                "outcome": r.outcome,
+                "asked_at": _when(r.created_at),
+            }
+            for r in DrawRequest.objects.filter(patron=patron)
+            .select_related("draw__establishment", "resource__area")
+            .order_by("created_at")
         ],
         "suspensions": [
             {
@@ -212,6 +235,13 @@ def _end_holding(patron: Patron, moment: datetime) -> int:
     return ended
 
 
+def _withdraw_requests(patron: Patron) -> None:
+    """Requests not drawn yet leave the draw: nobody is left to send the result to."""
+    DrawRequest.objects.filter(
+        patron=patron, state__in=[DrawRequestState.UNCONFIRMED, DrawRequestState.ENTERED]
+    ).update(state=DrawRequestState.VOID, outcome="withdrawn")
+
+
 def patron_erase(*, patron: Patron) -> None:
     """ "Supprimer mon compte": free the places first, then erase the address everywhere."""
     moment = now()
@@ -220,6 +250,7 @@ def patron_erase(*, patron: Patron) -> None:
         current = Patron.objects.select_for_update().get(pk=patron.pk)
         if current.anonymised_at is not None:
             return
+        _withdraw_requests(current)
         _erase_address(current, moment, action="patron.erased", actor=anonymous_address(current))
 
 
@@ -232,6 +263,13 @@ def retention_candidates(moment: datetime) -> QuerySet[Patron]:
     recent = Q(pk__in=[])
     for establishment_id, kept in months.items():
         recent |= Q(establishment_id=establishment_id, end__gt=months_before(moment, kept))
+    # A draw request counts as a reservation would, from its day on.
+    recent_requests = Q(pk__in=[])
+    for establishment_id, kept in months.items():
+        recent_requests |= Q(
+            draw__establishment_id=establishment_id,
+            end__gt=months_before(moment, kept),
+        )
     shortest = min(months.values(), default=DEFAULT_RETENTION_MONTHS)
     shortest = min(shortest, DEFAULT_RETENTION_MONTHS)
     return (
@@ -239,6 +277,7 @@ def retention_candidates(moment: datetime) -> QuerySet[Patron]:
             anonymised_at__isnull=True, created_at__lt=months_before(moment, shortest)
         )
         .exclude(Exists(Reservation.objects.filter(recent, patron=OuterRef("pk"))))
+        .exclude(Exists(DrawRequest.objects.filter(recent_requests, patron=OuterRef("pk"))))
         .exclude(
             Exists(
                 WaitlistRequest.objects.filter(
@@ -260,6 +299,7 @@ def sweep_retention(limit: int = 200) -> int:
             current = Patron.objects.select_for_update().get(pk=patron.pk)
             if current.anonymised_at is not None:
                 continue
+            _withdraw_requests(current)
             _erase_address(current, moment, action="patron.anonymised", actor="system")
             done += 1
     return done

@@ -341,6 +341,9 @@ def reservation_create(
     policy = effective_policy(establishment, resource.area)
     day = local_date(start, establishment.tz)
     at_desk = booked_by is not None
+    from strapontin.reservations.lottery import guard_booking  # the draw books through here
+
+    guard_booking(establishment=establishment, policy=policy, day=day, moment=moment)
 
     def check_hours_and_policy(policy: BookingPolicy) -> None:
         check_slot(

@@ -75,8 +75,10 @@ def sweep_reminders(limit: int = 500) -> int:
 
 def run_sweeps() -> dict[str, int]:
     from strapontin.core.throttle import prune
+    from strapontin.reservations.lottery import sweep_draws
 
     return {
+        "drawn": sweep_draws(),
         "expired": sweep_unconfirmed(),
         "no_show": sweep_no_shows(),
         "offers_lapsed": sweep_offers(),

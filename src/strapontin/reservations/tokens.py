@@ -11,6 +11,7 @@ from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.reservations.models import (
     AccessToken,
+    DrawRequest,
     Patron,
     Reservation,
     TokenPurpose,
@@ -28,6 +29,7 @@ def issue_token(
     patron: Patron,
     expires_at: datetime,
     reservation: Reservation | None = None,
+    draw_request: DrawRequest | None = None,
     waitlist_request: WaitlistRequest | None = None,
 ) -> str:
     """Create a token and return the only copy of its raw value (for the e-mail)."""
@@ -37,6 +39,7 @@ def issue_token(
         token_hash=hash_token(raw),
         patron=patron,
         reservation=reservation,
+        draw_request=draw_request,
         waitlist_request=waitlist_request,
         created_at=now(),
         expires_at=expires_at,
@@ -49,7 +52,7 @@ def find_token(raw: str, purpose: TokenPurpose) -> AccessToken:
     if not raw or len(raw) > 100:
         raise DomainError("token_invalid", _("This link is not valid."))
     token = (
-        AccessToken.objects.select_related("patron", "reservation")
+        AccessToken.objects.select_related("patron", "reservation", "draw_request")
         .filter(token_hash=hash_token(raw), purpose=purpose)
         .first()
     )

@@ -5,7 +5,7 @@ from datetime import time
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -368,6 +368,19 @@ class BookingPolicy(models.Model):
     )
     break_max_minutes = models.PositiveSmallIntegerField(
         _("longest break (minutes, 0 = no breaks)"), default=30
+    )
+    fair_opening = models.BooleanField(
+        _("fair opening: draw the new day's first requests by lot"),
+        default=False,
+        help_text=_(
+            "When the last day opens, requests are collected for a few minutes, then places "
+            "are allotted by a reproducible lottery instead of to the fastest."
+        ),
+    )
+    fair_window_minutes = models.PositiveSmallIntegerField(
+        _("fair opening: minutes during which requests are collected"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
     )
     allowed_email_domains = models.CharField(
         _("only addresses of these domains may book"),

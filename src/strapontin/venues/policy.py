@@ -1,5 +1,6 @@
 """The booking policy that applies to a place, and the rules that need no database (I3)."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,29 @@ def last_bookable_day(policy: BookingPolicy, local_now: datetime) -> date:
     if local_now.time() < policy.day_opens_at:
         last -= timedelta(days=1)
     return last
+
+
+@dataclass(frozen=True)
+class FairWindow:
+    """When the requests for ``day`` are collected (fair opening): [opens_at, closes_at)."""
+
+    day: date
+    opens_at: datetime
+    closes_at: datetime
+
+    def is_open(self, moment: datetime) -> bool:
+        return self.opens_at <= moment < self.closes_at
+
+
+def fair_window(policy: BookingPolicy, day: date, tz: ZoneInfo) -> FairWindow | None:
+    """The request window of ``day``, or None without fair opening. ``day`` becomes bookable
+    ``horizon_days`` before, at ``day_opens_at`` (``last_bookable_day``): the window starts
+    then and lasts ``fair_window_minutes``."""
+    if not policy.fair_opening:
+        return None
+    local = datetime.combine(day - timedelta(days=policy.horizon_days), policy.day_opens_at, tz)
+    opens = local.astimezone(UTC)  # minutes added in UTC: a DST change may fall inside
+    return FairWindow(day, opens, opens + timedelta(minutes=policy.fair_window_minutes))
 
 
 def duration_choices(policy: BookingPolicy) -> list[int]:

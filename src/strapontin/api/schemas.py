@@ -19,7 +19,14 @@ SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,60}$"
 REFERENCE_PATTERN = r"^[A-Za-z0-9]{1,12}$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,100}$"  # noqa: S105 - the shape of a token, not one
 StateName = Literal[
-    "pending", "confirmed", "checked_in", "released", "expired", "no_show", "cancelled"
+    "pending",
+    "confirmed",
+    "checked_in",
+    "released",
+    "expired",
+    "no_show",
+    "cancelled",
+    "on_break",
 ]
 Language = Literal["fr", "en"]
 

@@ -89,14 +89,15 @@ def send_confirmed(reservation: Reservation) -> None:
     )
 
 
-def send_cancelled(reservation: Reservation) -> None:
-    """Says why: by the patron, by staff (with their reason), or not confirmed in time."""
+def send_cancelled(reservation: Reservation, cause: str = "") -> None:
+    """Says why: by the patron, by staff (with their reason), not confirmed in time, not
+    validated in time, or not back from a break in time (``cause``, else by its state)."""
     context = _context(reservation)
     context["reservation_url"] = absolute_url(
         reverse("public:reservation", kwargs={"slug": reservation.establishment.slug})
     )
     queue_email(
-        cause=f"reservation.{reservation.state}",
+        cause=cause or f"reservation.{reservation.state}",
         to=reservation.patron.email,
         template="cancelled",
         context=context,

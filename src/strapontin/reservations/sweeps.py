@@ -6,7 +6,10 @@ from datetime import timedelta
 
 from strapontin.core.clock import now
 from strapontin.reservations.models import Reservation, ReservationState
-from strapontin.reservations.presence import reservation_send_reminder
+from strapontin.reservations.presence import (
+    reservation_end_lapsed_break,
+    reservation_send_reminder,
+)
 from strapontin.reservations.services import (
     reservation_expire_unconfirmed,
     reservation_mark_no_show,
@@ -27,6 +30,13 @@ def sweep_no_shows(limit: int = 500) -> int:
     return sum(reservation_mark_no_show(reservation=r) for r in overdue)
 
 
+def sweep_lapsed_breaks(limit: int = 500) -> int:
+    overdue = Reservation.objects.filter(
+        state=ReservationState.ON_BREAK, break_ends_at__lte=now()
+    ).order_by("break_ends_at")[:limit]
+    return sum(reservation_end_lapsed_break(reservation=r) for r in overdue)
+
+
 def sweep_reminders(limit: int = 500) -> int:
     """Reminders are due at most a day ahead (the longest lead a policy can sensibly ask)."""
     moment = now()
@@ -45,6 +55,7 @@ def run_sweeps() -> dict[str, int]:
     return {
         "expired": sweep_unconfirmed(),
         "no_show": sweep_no_shows(),
+        "break_over": sweep_lapsed_breaks(),
         "reminded": sweep_reminders(),
         "throttles_pruned": prune(),
     }

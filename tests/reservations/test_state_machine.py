@@ -1,7 +1,7 @@
 """The lifecycle under any order of events: a hypothesis state machine books (online and at
-the desk), confirms, cancels (patron and staff), validates presence, leaves early, resends
-e-mails, moves the clock and runs the sweeps, all through the real services on the real
-database. After every step:
+the desk), confirms, cancels (patron and staff), validates presence, takes a break and comes
+back (or not), leaves early, resends e-mails, moves the clock and runs the sweeps, all
+through the real services on the real database. After every step:
 
 - no two holding reservations of one place overlap (I1), no patron holds two overlapping ones
   and the per-day/per-week limits hold (I2);
@@ -48,9 +48,11 @@ from strapontin.reservations.models import (
 from strapontin.reservations.presence import (
     reservation_check_in,
     reservation_leave_early,
+    reservation_start_break,
 )
 from strapontin.reservations.sweeps import (
     run_sweeps,
+    sweep_lapsed_breaks,
     sweep_no_shows,
     sweep_reminders,
     sweep_unconfirmed,
@@ -70,14 +72,16 @@ EMAILS = ["ada@example.org", "bea@example.org", "cyd@example.org"]
 LEGAL_EDGES = {(before, after) for (before, _action), after in TRANSITIONS.items()}
 FIRST_STATES = set(CREATED_AS.values())
 SLOT = timedelta(minutes=30)
-#: What can happen next (booking, arriving and reaching deadlines twice as often as the rest).
+#: What can happen next (booking, arriving, breaks, leaving and reaching deadlines twice as
+#: often as the rest: a break needs presence first, and coming back a break).
 EVENTS = [
     *["book"] * 2,
     "confirm",
     "cancel_by_patron",
     "cancel_by_staff",
     *["check_in"] * 2,
-    "leave_early",
+    *["take_break"] * 2,
+    *["leave_early"] * 2,
     "resend_email",
     "time_passes",
     *["clock_reaches_an_edge"] * 2,
@@ -226,14 +230,27 @@ class ReservationLifecycle(RuleBasedStateMachine):
                     note(f"now {now().astimezone(PARIS):%a %H:%M:%S}")
             return reservation_check_in(reservation=reservation, method=method, actor="patron")
 
-        # A patron who forgot to confirm arrives too.
-        self.act(data, "check_in", Q(state__in=(S.PENDING, S.CONFIRMED)), arrive_and_check_in)
+        # A patron who forgot to confirm arrives too, and one back from a break.
+        self.act(
+            data,
+            "check_in",
+            Q(state__in=(S.PENDING, S.CONFIRMED, S.ON_BREAK)),
+            arrive_and_check_in,
+        )
+
+    def take_break(self, data: st.DataObject) -> None:
+        self.act(
+            data,
+            "take_break",
+            Q(state=S.CHECKED_IN, end__gt=now()),
+            lambda r: reservation_start_break(reservation=r, actor="patron"),
+        )
 
     def leave_early(self, data: st.DataObject) -> None:
         self.act(
             data,
             "leave_early",
-            Q(state=S.CHECKED_IN, end__gt=now()),
+            Q(state__in=(S.CHECKED_IN, S.ON_BREAK), end__gt=now()),
             lambda r: reservation_leave_early(reservation=r),
         )
 
@@ -253,10 +270,17 @@ class ReservationLifecycle(RuleBasedStateMachine):
     def clock_reaches_an_edge(self, data: st.DataObject) -> None:
         """Deadlines are where the races are: stop the clock just before, at or after one of a
         reservation's (time only moves forward)."""
-        reservation = self.pick(data, Q(state__in=(S.PENDING, S.CONFIRMED)))
+        reservation = self.pick(data, Q(state__in=(S.PENDING, S.CONFIRMED, S.ON_BREAK)))
         edge = data.draw(
             st.sampled_from(
-                ["checkin_opens_at", "checkin_closes_at", "confirmation_deadline", "start", "end"]
+                [
+                    "checkin_opens_at",
+                    "checkin_closes_at",
+                    "confirmation_deadline",
+                    "break_ends_at",
+                    "start",
+                    "end",
+                ]
             ),
             label="edge",
         )
@@ -269,7 +293,15 @@ class ReservationLifecycle(RuleBasedStateMachine):
 
     def workers_sweep(self, data: st.DataObject) -> None:
         sweep = data.draw(
-            st.sampled_from([sweep_unconfirmed, sweep_no_shows, sweep_reminders, run_sweeps])
+            st.sampled_from(
+                [
+                    sweep_unconfirmed,
+                    sweep_no_shows,
+                    sweep_lapsed_breaks,
+                    sweep_reminders,
+                    run_sweeps,
+                ]
+            )
         )
         sweep()
 

@@ -110,9 +110,9 @@ def test_confirmation_every_time_holds_even_with_a_patron_token(api: Api, place)
     assert booked.json()["reservation"]["state"] == "pending"
 
 
-def test_a_patron_token_is_the_known_device_of_the_per_device_policy(api: Api, place):
+def test_a_patron_token_proves_the_address_and_a_bare_address_does_not(api: Api, place):
     BookingPolicyFactory(
-        establishment=place.establishment, confirmation_mode=ConfirmationMode.NEW_DEVICE
+        establishment=place.establishment, confirmation_mode=ConfirmationMode.FIRST_RESERVATION
     )
     patron_token = api.sign_in()
     assert api.book(place, token=patron_token).json()["reservation"]["state"] == "confirmed"

@@ -210,3 +210,28 @@ def test_the_day_costs_the_same_queries_for_one_reservation_or_many(
     for n in range(4):
         _booked(api, ResourceFactory(area=place.area), email=f"p{n}@example.org")
     assert queries() == one
+
+
+def test_a_place_held_for_the_waitlist_reads_as_offered_in_the_day(
+    api: Api, place, desk_agent_token
+):
+    from datetime import timedelta
+
+    from strapontin.reservations import services, waitlist
+
+    ref = _booked(api, place)
+    waitlist.waitlist_request_create(
+        establishment=place.establishment,
+        email="bob@example.org",
+        start=paris(2026, 3, 3, 10, 0),
+        end=paris(2026, 3, 3, 10, 0) + timedelta(hours=1),
+    )
+    services.reservation_cancel_by_patron(reservation=reservation(ref))
+    day = api.get(
+        f"/staff/establishments/{place.establishment.slug}/reservations",
+        token=desk_agent_token,
+        date="2026-03-03",
+    )
+    assert day.status_code == 200
+    states = {row["email"]: row["state"] for row in day.json()["reservations"]}
+    assert states == {"alice@example.org": "cancelled", "bob@example.org": "offered"}

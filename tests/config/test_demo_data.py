@@ -79,3 +79,24 @@ def test_the_demo_shows_a_break_a_forecast_and_a_domain_restricted_library(db, c
     policy = effective_policy(sciences)
     assert email_domain_allowed(policy, "etudiant@etu.univ-demo.fr")
     assert not email_domain_allowed(policy, "someone@example.org")
+
+
+def test_the_demo_has_a_waitlist_and_cancelling_a_group_room_offers_it_to_the_first(db, clock):
+    from strapontin.reservations import services
+    from strapontin.reservations.integrity import find_violations
+    from strapontin.reservations.models import ReservationState, WaitlistRequest
+
+    call_command("seed_demo")
+    waiting = list(WaitlistRequest.objects.filter(establishment__slug="demo-bu"))
+    assert [w.patron.email for w in waiting] == [
+        "attente1@demo.strapontin.localhost",
+        "attente2@demo.strapontin.localhost",
+    ]
+    room = Reservation.objects.filter(
+        resource__kind=ResourceKind.ROOM, start=waiting[0].start
+    ).first()
+    assert room is not None
+    services.reservation_cancel_by_patron(reservation=room)
+    offer = Reservation.objects.get(state=ReservationState.OFFERED)
+    assert offer.patron.email == "attente1@demo.strapontin.localhost"
+    assert find_violations() == []

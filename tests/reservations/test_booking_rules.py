@@ -84,9 +84,9 @@ def test_always_mode_asks_confirmation_even_of_a_verified_address(place):
     assert book(place).state == ReservationState.PENDING
 
 
-def test_new_device_mode_spares_only_the_browser_the_patron_proved(place):
+def test_a_verified_address_is_spared_confirmation_only_on_the_browser_it_proved(place):
     BookingPolicy.objects.create(
-        establishment=place.establishment, confirmation_mode=ConfirmationMode.NEW_DEVICE
+        establishment=place.establishment, confirmation_mode=ConfirmationMode.FIRST_RESERVATION
     )
     patron = Patron.objects.create(email="alice@example.org", verified_at=paris(2026, 1, 1, 0, 0))
     assert book(place).state == ReservationState.PENDING

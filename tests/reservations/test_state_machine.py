@@ -1,7 +1,8 @@
 """The lifecycle under any order of events: a hypothesis state machine books (online and at
 the desk), confirms, cancels (patron and staff), validates presence, takes a break and comes
-back (or not), leaves early, resends e-mails, moves the clock and runs the sweeps, all
-through the real services on the real database. After every step:
+back (or not), leaves early, resends e-mails, joins the waitlist and takes, declines or lets
+lapse the places it is offered, moves the clock and runs the sweeps, all through the real
+services on the real database. After every step:
 
 - no two holding reservations of one place overlap (I1), no patron holds two overlapping ones
   and the per-day/per-week limits hold (I2);
@@ -36,7 +37,7 @@ from hypothesis.stateful import (
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.reservations import services
+from strapontin.reservations import services, waitlist
 from strapontin.reservations.integrity import CREATED_AS, TRANSITIONS, find_violations
 from strapontin.reservations.models import (
     HOLDING_STATES,
@@ -54,6 +55,7 @@ from strapontin.reservations.sweeps import (
     run_sweeps,
     sweep_lapsed_breaks,
     sweep_no_shows,
+    sweep_offers,
     sweep_reminders,
     sweep_unconfirmed,
 )
@@ -86,6 +88,9 @@ EVENTS = [
     "time_passes",
     *["clock_reaches_an_edge"] * 2,
     "workers_sweep",
+    *["join_waitlist"] * 2,
+    "take_offer",
+    "decline_offer",
 ]
 #: What the examples went through, across the whole run: edges taken, refusals met.
 SEEN: Counter[object] = Counter()
@@ -262,6 +267,34 @@ class ReservationLifecycle(RuleBasedStateMachine):
             lambda r: services.reservation_resend_email(reservation=r),
         )
 
+    def join_waitlist(self, data: st.DataObject) -> None:
+        """Ask for a slot that is likely taken: the next free of it offers it."""
+        email = data.draw(st.sampled_from(EMAILS), label="email")
+        start = next_slot(now()) + SLOT * data.draw(st.integers(0, 8), label="slots ahead")
+        minutes = data.draw(st.sampled_from([60, 90]), label="minutes")
+        self.attempt(
+            "join_waitlist",
+            lambda: waitlist.waitlist_request_create(
+                establishment=self.places[0].establishment,
+                email=email,
+                start=start,
+                end=start + timedelta(minutes=minutes),
+            ),
+        )
+
+    def take_offer(self, data: st.DataObject) -> None:
+        self.act(
+            data, "take_offer", Q(state=S.OFFERED), lambda r: waitlist.offer_take(reservation=r)
+        )
+
+    def decline_offer(self, data: st.DataObject) -> None:
+        self.act(
+            data,
+            "decline_offer",
+            Q(state=S.OFFERED),
+            lambda r: waitlist.offer_decline(reservation=r),
+        )
+
     def time_passes(self, data: st.DataObject) -> None:
         minutes = data.draw(st.sampled_from([1, 14, 15, 16, 29, 30, 31, 59, 60, 61, 120, 1440]))
         self.clock.shift(timedelta(minutes=minutes))
@@ -270,7 +303,7 @@ class ReservationLifecycle(RuleBasedStateMachine):
     def clock_reaches_an_edge(self, data: st.DataObject) -> None:
         """Deadlines are where the races are: stop the clock just before, at or after one of a
         reservation's (time only moves forward)."""
-        reservation = self.pick(data, Q(state__in=(S.PENDING, S.CONFIRMED, S.ON_BREAK)))
+        reservation = self.pick(data, Q(state__in=(S.PENDING, S.CONFIRMED, S.OFFERED, S.ON_BREAK)))
         edge = data.draw(
             st.sampled_from(
                 [
@@ -278,6 +311,7 @@ class ReservationLifecycle(RuleBasedStateMachine):
                     "checkin_closes_at",
                     "confirmation_deadline",
                     "break_ends_at",
+                    "offer_deadline",
                     "start",
                     "end",
                 ]
@@ -297,6 +331,7 @@ class ReservationLifecycle(RuleBasedStateMachine):
                 [
                     sweep_unconfirmed,
                     sweep_no_shows,
+                    sweep_offers,
                     sweep_lapsed_breaks,
                     sweep_reminders,
                     run_sweeps,

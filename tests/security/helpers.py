@@ -12,7 +12,10 @@ from strapontin.venues.models import Resource
 from tests.conftest import paris
 
 TUESDAY_10 = paris(2026, 3, 3, 10, 0)
-LINK = re.compile(r"https?://[^/\s\"]+(/r/([A-Za-z0-9_-]+)/(confirmer|annuler|connexion)/)")
+LINK = re.compile(
+    r"https?://[^/\s\"]+(/r/([A-Za-z0-9_-]+)/"
+    r"(confirmer|annuler|connexion|place-gardee|liste-attente)/)"
+)
 
 
 def database_snapshot() -> dict[str, list[dict[str, Any]]]:

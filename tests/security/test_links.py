@@ -10,8 +10,14 @@ import time_machine
 from django.core import mail
 from django.test import Client, TestCase
 
-from strapontin.reservations import services
-from strapontin.reservations.models import AccessToken, Reservation, ReservationState
+from strapontin.reservations import services, waitlist
+from strapontin.reservations.models import (
+    AccessToken,
+    Reservation,
+    ReservationState,
+    WaitlistRequest,
+    WaitlistState,
+)
 from strapontin.reservations.notifications import deliver_due
 from strapontin.reservations.sweeps import run_sweeps
 from tests.conftest import paris
@@ -39,8 +45,23 @@ def every_kind_of_link(place) -> list[str]:
     Client().post(Client().get(used)["Location"])  # spent at once: a used link
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.patron_request_sign_in(email="bob@example.org", language="en")
+    # The waitlist's: leave the line, and take the place held when Alice cancels.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        waitlist.waitlist_request_create(
+            establishment=place.establishment,
+            email="carol@example.org",
+            start=TUESDAY_10,
+            end=TUESDAY_10 + timedelta(hours=1),
+        )
+        services.reservation_cancel_by_patron(
+            reservation=Reservation.objects.get(patron__email="alice@example.org")
+        )
     paths = sorted({path for m in mail.outbox for path, _t, _a in links_in(m.body)})
-    assert len(paths) >= 6, paths
+    assert {action for m in mail.outbox for _p, _t, action in links_in(m.body)} >= {
+        "place-gardee",
+        "liste-attente",
+    }
+    assert len(paths) >= 8, paths
     return [*paths, "/r/forged-token-forged-token-forged/confirmer/", "/r/x/annuler/"]
 
 
@@ -121,7 +142,7 @@ def test_each_token_serves_its_own_purpose_only(place):
     book(Client(), place, "alice@example.org")
     cancel = link_of("annuler")
     token = cancel.split("/")[2]
-    for other in ("confirmer", "connexion"):
+    for other in ("confirmer", "connexion", "place-gardee", "liste-attente"):
         answer = Client().get(f"/r/{token}/{other}/")
         assert answer["Location"] == "/r/lien-invalide/"
     # Nor through the API's e-mail-link operations.
@@ -165,3 +186,43 @@ def test_a_sign_in_link_works_once(place):
     second = Client()
     assert second.post(second.get(link)["Location"]).status_code == 404
     assert "patron_id" not in second.session
+
+
+def test_a_held_place_link_takes_the_place_only_with_a_post_and_only_before_its_deadline(
+    place, clock
+):
+    book(Client(), place, "alice@example.org")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        waitlist.waitlist_request_create(
+            establishment=place.establishment,
+            email="carol@example.org",
+            start=TUESDAY_10,
+            end=TUESDAY_10 + timedelta(hours=1),
+        )
+        services.reservation_cancel_by_patron(
+            reservation=Reservation.objects.get(patron__email="alice@example.org")
+        )
+    browser = Client()
+    page_address = browser.get(link_of("place-gardee"))["Location"]
+    assert browser.get(page_address).status_code == 200
+    held = Reservation.objects.get(state=ReservationState.OFFERED)
+    clock.shift(timedelta(minutes=10))
+    answer = browser.post(page_address, {"action": "take"})
+    assert answer.status_code == 410
+    held.refresh_from_db()
+    assert held.state == ReservationState.EXPIRED
+
+
+def test_a_leave_the_waitlist_link_expires_with_its_request(place, clock):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        waitlist.waitlist_request_create(
+            establishment=place.establishment,
+            email="carol@example.org",
+            start=TUESDAY_10,
+            end=TUESDAY_10 + timedelta(hours=1),
+        )
+    browser = Client()
+    page_address = browser.get(link_of("liste-attente"))["Location"]
+    clock.move_to(TUESDAY_10 + timedelta(hours=1))
+    assert browser.post(page_address).status_code == 404
+    assert WaitlistRequest.objects.get().state == WaitlistState.WAITING

@@ -27,6 +27,8 @@ StateName = Literal[
     "no_show",
     "cancelled",
     "on_break",
+    # A freed place held for a waitlist patron (or a closure's rebooking), to be taken.
+    "offered",
 ]
 Language = Literal["fr", "en"]
 
@@ -75,10 +77,10 @@ class PolicyOut(Schema):
     )
     max_per_day: int = Field(description="Reservations per patron per day here.")
     max_per_week: int
-    confirmation: Literal["first", "device", "always"] = Field(
-        description="When a confirmation e-mail is asked: `first` and `device` unless the "
-        "request proves the address (the browser that opened one of its links, or its patron "
-        "token), `always` every time."
+    confirmation: Literal["first", "always"] = Field(
+        description="When a confirmation e-mail is asked: `first` unless the request proves "
+        "the address (the browser that opened one of its links, or its patron token), "
+        "`always` every time."
     )
     confirmation_deadline_minutes: int
     checkin_opens_before_minutes: int = Field(

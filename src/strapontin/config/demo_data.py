@@ -16,6 +16,7 @@ from strapontin.reservations.models import (
     Patron,
     Reservation,
     ReservationState,
+    WaitlistRequest,
 )
 from strapontin.venues.models import (
     Area,
@@ -346,4 +347,52 @@ def seed_demo() -> list[Establishment]:
 
     _past_presence(bu, rng)
     _sample_reservations(bu, rng)
+    _sample_waitlist(bu)
     return [bu, sciences]
+
+
+def _sample_waitlist(establishment: Establishment) -> None:
+    """Every group room taken on the next open day, 14:00–16:00, and two patrons waiting for
+    one: cancel one of those reservations at the desk, and the first in line is offered it
+    (see the demo's mailbox); a new patron can join the line from the grid."""
+    if WaitlistRequest.objects.filter(establishment=establishment).exists():
+        return
+    tz = establishment.tz
+    today = now().astimezone(tz).date()
+    for ahead in range(1, 8):
+        day = today + timedelta(days=ahead)
+        start = datetime.combine(day, time(14), tzinfo=tz)
+        end = start + timedelta(hours=2)
+        if any(
+            o.start <= start and end <= o.end for o in opening_hours_of(establishment, day).openings
+        ):
+            break
+    else:
+        return
+    rooms = establishment.resources.filter(kind=ResourceKind.ROOM).order_by("position")
+    for number, room in enumerate(rooms, start=1):
+        if Reservation.objects.filter(resource=room, start__lt=end, end__gt=start).exists():
+            continue
+        patron, _created = Patron.objects.get_or_create(
+            email=f"groupe{number}@demo.strapontin.localhost", defaults={"verified_at": now()}
+        )
+        _sample_reservation(establishment, room, patron, start, end, present=False)
+    for number in (1, 2):
+        patron, _created = Patron.objects.get_or_create(
+            email=f"attente{number}@demo.strapontin.localhost", defaults={"verified_at": now()}
+        )
+        wish = WaitlistRequest.objects.create(
+            patron=patron,
+            establishment=establishment,
+            kind=ResourceKind.ROOM,
+            start=start,
+            end=end,
+            created_at=now() - timedelta(minutes=10 * (3 - number)),
+        )
+        log_action(
+            wish,
+            "waitlist.requested",
+            actor=None,
+            establishment_id=establishment.pk,
+            reason="demo data",
+        )

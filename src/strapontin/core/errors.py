@@ -17,6 +17,8 @@ class DomainError(Exception):
         "already_cancelled": 409,
         "not_cancellable": 409,
         "confirmation_expired": 410,
+        "offer_lapsed": 410,
+        "not_offered": 409,
         "token_invalid": 404,
         "not_found": 404,
     }

@@ -161,6 +161,7 @@ def desk_timeline(
         ReservationState.CHECKED_IN,
         ReservationState.ON_BREAK,
         ReservationState.RELEASED,
+        ReservationState.OFFERED,
     }
     by_place: dict[int, list[DeskRow]] = defaultdict(list)
     places: dict[int, Resource] = {}

@@ -89,3 +89,56 @@ class SignInForm(forms.Form):
 
 class CancelForm(forms.Form):
     """Nothing to fill in: the POST is the decision (links alone never change anything)."""
+
+
+class WaitlistForm(forms.Form):
+    """ "Prévenez-moi": the wish (date, time, duration, optional area, kind and features) and
+    the address the offer goes to."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.TimeField(
+        label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    duration = forms.TypedChoiceField(label=_("Duration"), coerce=int)
+    area = forms.TypedChoiceField(
+        label=_("Floor or zone"), required=False, coerce=int, empty_value=None
+    )
+    kind = forms.ChoiceField(label=_("Kind of place"), required=False)
+    feature = forms.MultipleChoiceField(
+        label=_("Features"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(
+            attrs={
+                "autocomplete": "email",
+                "inputmode": "email",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+        help_text=_("The offer of a freed place is sent there, with a link to take it."),
+    )
+
+    def __init__(
+        self,
+        *args: object,
+        areas: list[tuple[int, str]],
+        durations: list[tuple[int, str]],
+        kinds: list[tuple[str, Any]],
+        features: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        anywhere = ("", _("Any"))
+        choices: dict[str, list[tuple[Any, Any]]] = {
+            "area": [anywhere, *areas],
+            "duration": list(durations),
+            "kind": [anywhere, *kinds],
+            "feature": list(features),
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = options

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.public import session
-from strapontin.reservations import selectors, services
+from strapontin.reservations import selectors, services, waitlist
 from strapontin.reservations.models import AccessToken, ReservationState, TokenPurpose
 from strapontin.reservations.tokens import find_token, is_usable
 
@@ -43,6 +43,8 @@ PAGE_OF = {
     TokenPurpose.CONFIRM: "public:link_confirm",
     TokenPurpose.CANCEL: "public:link_cancel",
     TokenPurpose.SIGN_IN: "public:link_sign_in",
+    TokenPurpose.OFFER: "public:link_offer",
+    TokenPurpose.WAITLIST: "public:link_waitlist",
 }
 
 
@@ -70,9 +72,14 @@ def _not_opened() -> DomainError:
 def _opened(request: HttpRequest, purpose: TokenPurpose, reference: str = "") -> AccessToken:
     """The token of ``purpose`` this browser opened last (for ``reference``, if given)."""
     found = AccessToken.objects.select_related(
-        "patron", "reservation__resource__area", "reservation__establishment"
+        "patron",
+        "reservation__resource__area",
+        "reservation__establishment",
+        "waitlist_request__establishment",
     ).filter(pk__in=_opened_ids(request), purpose=purpose)
-    if reference:
+    if reference and purpose == TokenPurpose.WAITLIST:
+        found = found.filter(waitlist_request__reference=reference)
+    elif reference:
         found = found.filter(reservation__reference=reference)
     token = found.order_by("-pk").first()
     if token is None:
@@ -94,7 +101,10 @@ def open_link(request: HttpRequest, token: str, purpose: TokenPurpose) -> HttpRe
         access = find_token(token, purpose)
     except DomainError:
         return _without_referrer(redirect("public:link_invalid"))
-    if access.reservation_id is None:
+    if access.waitlist_request_id is not None:
+        assert access.waitlist_request is not None
+        target = reverse(PAGE_OF[purpose], kwargs={"reference": access.waitlist_request.reference})
+    elif access.reservation_id is None:
         target = reverse(PAGE_OF[purpose])
     else:
         assert access.reservation is not None
@@ -124,6 +134,14 @@ def token_cancel(request: HttpRequest, token: str) -> HttpResponseBase:
 
 def token_sign_in(request: HttpRequest, token: str) -> HttpResponseBase:
     return open_link(request, token, TokenPurpose.SIGN_IN)
+
+
+def token_offer(request: HttpRequest, token: str) -> HttpResponseBase:
+    return open_link(request, token, TokenPurpose.OFFER)
+
+
+def token_waitlist(request: HttpRequest, token: str) -> HttpResponseBase:
+    return open_link(request, token, TokenPurpose.WAITLIST)
 
 
 # --- Step 2: the pages, without the token -----------------------------------------------------
@@ -207,3 +225,56 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         return _error(request, error)
     return render(request, "public/token_sign_in.html", {"email": access.patron.email})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def offer(request: HttpRequest, reference: str) -> HttpResponse:
+    """ "Prendre cette place" (or "Non merci") for a place held for this patron."""
+    try:
+        access = _opened(request, TokenPurpose.OFFER, reference)
+        reservation = access.reservation
+        assert reservation is not None
+        if request.method == "POST":
+            if request.POST.get("action") == "decline":
+                reservation = waitlist.offer_decline(reservation=reservation)
+            else:
+                reservation = waitlist.offer_take(reservation=reservation)
+                session.remember_patron(request, reservation.patron)
+            session.remember_reservation(request, reservation)
+    except DomainError as error:
+        return _error(request, error)
+    return render(
+        request,
+        "public/token_offer.html",
+        {
+            "reservation": reservation,
+            "establishment": reservation.establishment,
+            "state": selectors.effective_state(reservation),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def leave_waitlist(request: HttpRequest, reference: str) -> HttpResponse:
+    """ "Quitter la liste d'attente" from the e-mail."""
+    try:
+        access = _opened(request, TokenPurpose.WAITLIST, reference)
+        wish = access.waitlist_request
+        assert wish is not None
+        if request.method == "POST":
+            if not is_usable(access):
+                raise DomainError("token_invalid", _("This link has expired."))
+            wish = waitlist.waitlist_request_cancel(request=wish)
+    except DomainError as error:
+        return _error(request, error)
+    return render(
+        request,
+        "public/token_waitlist.html",
+        {
+            "wish": wish,
+            "establishment": wish.establishment,
+            "live": waitlist.is_live(wish),
+        },
+    )

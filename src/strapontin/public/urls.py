@@ -1,6 +1,14 @@
 from django.urls import path
 
-from strapontin.public import accessibility, checkin_views, links, privacy_views, pwa_views, views
+from strapontin.public import (
+    accessibility,
+    checkin_views,
+    links,
+    privacy_views,
+    pwa_views,
+    views,
+    waitlist_views,
+)
 
 app_name = "public"
 
@@ -16,6 +24,16 @@ urlpatterns = [
     ),
     path("mes-reservations/<str:reference>/pause/", checkin_views.take_break, name="take_break"),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
+    path(
+        "mes-reservations/<str:reference>/place-gardee/",
+        waitlist_views.my_offer,
+        name="my_offer",
+    ),
+    path(
+        "mes-reservations/liste-attente/<str:reference>/quitter/",
+        waitlist_views.my_waitlist_leave,
+        name="my_waitlist_leave",
+    ),
     path("mes-reservations/mes-donnees.json", privacy_views.my_data, name="my_data"),
     path(
         "mes-reservations/supprimer-mon-compte/",
@@ -32,10 +50,14 @@ urlpatterns = [
     path("r/confirmer/<str:reference>/", links.confirm, name="link_confirm"),
     path("r/annuler/<str:reference>/", links.cancel, name="link_cancel"),
     path("r/connexion/", links.sign_in, name="link_sign_in"),
+    path("r/place-gardee/<str:reference>/", links.offer, name="link_offer"),
+    path("r/liste-attente/<str:reference>/", links.leave_waitlist, name="link_waitlist"),
     path("r/lien-invalide/", links.link_invalid, name="link_invalid"),
     path("r/<str:token>/confirmer/", links.token_confirm, name="token_confirm"),
     path("r/<str:token>/annuler/", links.token_cancel, name="token_cancel"),
     path("r/<str:token>/connexion/", links.token_sign_in, name="token_sign_in"),
+    path("r/<str:token>/place-gardee/", links.token_offer, name="token_offer"),
+    path("r/<str:token>/liste-attente/", links.token_waitlist, name="token_waitlist"),
     path("accessibilite/", accessibility.statement, name="accessibility"),
     path("demo/mails/", views.demo_mailbox, name="demo_mailbox"),
     path("demo/mails/<int:pk>/", views.demo_mail, name="demo_mail"),
@@ -44,5 +66,6 @@ urlpatterns = [
     path("<slug:slug>/affluence.json", views.live_occupancy, name="live_occupancy"),
     path("<slug:slug>/reservation/", views.reservation_grid, name="reservation"),
     path("<slug:slug>/reservation/reserver/", views.book, name="book"),
+    path("<slug:slug>/reservation/liste-attente/", waitlist_views.join, name="waitlist_join"),
     path("<slug:slug>/reservation/<str:reference>/", views.sent, name="sent"),
 ]

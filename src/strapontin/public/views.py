@@ -27,7 +27,7 @@ from strapontin.public.forms import (
     parse_slot,
     slot_value,
 )
-from strapontin.reservations import forecast, selectors, services
+from strapontin.reservations import forecast, selectors, services, waitlist
 from strapontin.reservations.models import (
     DemoMail,
     Patron,
@@ -435,6 +435,7 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
             if known
             else [],
             "upcoming": upcoming,
+            "waitlist": waitlist.requests_in_line(patron) if patron else [],
             "past": Paginator(past, 30).get_page(1),
             "now": now(),
         },

@@ -14,6 +14,7 @@ from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.reservations.models import CancelCause, Reservation
+from strapontin.reservations.rebooking import propose_rebooking
 from strapontin.reservations.services import _cancel, holding_q
 from strapontin.venues.models import Area, Establishment, Resource, ScheduleException
 from strapontin.venues.schedule import day_bounds, local_datetime
@@ -109,10 +110,15 @@ def schedule_change_apply(*, change: ScheduleChange, user: AbstractBaseUser) -> 
                 closes=change.closes,
                 reason=change.reason.strip(),
             )
-        cancelled = [
-            _cancel(r, cause=CancelCause.STAFF, actor=user, reason=change.reason.strip())
-            for r in affected_reservations(change)
-        ]
+        cancelled = []
+        for reservation in affected_reservations(change):
+            # Held first, so that the cancellation e-mail carries the link to take it.
+            propose_rebooking(reservation)
+            cancelled.append(
+                _cancel(
+                    reservation, cause=CancelCause.STAFF, actor=user, reason=change.reason.strip()
+                )
+            )
         log_action(
             change.establishment,
             "establishment.closed" if change.is_closure else "establishment.hours_reduced",

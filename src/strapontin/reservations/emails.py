@@ -7,7 +7,15 @@ from django.urls import reverse
 from icalendar import Calendar, Event
 
 from strapontin.core.clock import now
-from strapontin.reservations.models import Patron, Reservation, Suspension, TokenPurpose
+from strapontin.reservations.models import (
+    Patron,
+    Reservation,
+    Suspension,
+    TokenPurpose,
+    WaitlistOrigin,
+    WaitlistRequest,
+    WaitlistState,
+)
 from strapontin.reservations.notifications import Attachment, absolute_url, queue_email
 from strapontin.reservations.tokens import issue_token
 
@@ -96,6 +104,27 @@ def send_cancelled(reservation: Reservation, cause: str = "") -> None:
     context["reservation_url"] = absolute_url(
         reverse("public:reservation", kwargs={"slug": reservation.establishment.slug})
     )
+    rebooking = (
+        WaitlistRequest.objects.filter(
+            replaces=reservation, origin=WaitlistOrigin.REBOOKING, state=WaitlistState.OFFERED
+        )
+        .select_related("offer__resource__area", "offer__establishment", "offer__patron")
+        .first()
+    )
+    if rebooking is not None and rebooking.offer is not None:
+        offer = rebooking.offer
+        assert offer.offer_deadline is not None
+        tz = offer.establishment.tz
+        context["rebooking"] = {
+            "reservation": offer,
+            "establishment": offer.establishment,
+            "resource": offer.resource,
+            "area": offer.resource.area,
+            "start": offer.start.astimezone(tz),
+            "end": offer.end.astimezone(tz),
+            "deadline": offer.offer_deadline.astimezone(tz),
+            "take_url": _link(TokenPurpose.OFFER, offer, offer.offer_deadline),
+        }
     queue_email(
         cause=cause or f"reservation.{reservation.state}",
         to=reservation.patron.email,
@@ -154,4 +183,45 @@ def send_suspended(suspension: Suspension) -> None:
             "my_reservations_url": absolute_url(reverse("public:my_reservations")),
         },
         language=suspension.patron.language,
+    )
+
+
+def send_offered(offer: Reservation, request: WaitlistRequest) -> None:
+    """A place freed up for a waitlist request: held until ``offer_deadline``, one tap takes it."""
+    assert offer.offer_deadline is not None
+    context = _context(offer)
+    context["take_url"] = _link(TokenPurpose.OFFER, offer, offer.offer_deadline)
+    context["deadline"] = offer.offer_deadline.astimezone(offer.establishment.tz)
+    queue_email(
+        cause="reservation.offered",
+        to=offer.patron.email,
+        template="offered",
+        context=context,
+        language=offer.language,
+        reservation=offer,
+    )
+
+
+def send_waitlist_requested(request: WaitlistRequest) -> None:
+    """What was asked, and how to leave the line."""
+    tz = request.establishment.tz
+    raw = issue_token(
+        purpose=TokenPurpose.WAITLIST,
+        patron=request.patron,
+        waitlist_request=request,
+        expires_at=request.end,
+    )
+    queue_email(
+        cause="waitlist.requested",
+        to=request.patron.email,
+        template="waitlist_requested",
+        context={
+            "request": request,
+            "establishment": request.establishment,
+            "start": request.start.astimezone(tz),
+            "end": request.end.astimezone(tz),
+            "leave_url": absolute_url(reverse("public:token_waitlist", kwargs={"token": raw})),
+            "my_reservations_url": absolute_url(reverse("public:my_reservations")),
+        },
+        language=request.language,
     )

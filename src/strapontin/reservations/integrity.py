@@ -24,6 +24,8 @@ from strapontin.reservations.models import (
     Reservation,
     ReservationState,
     Suspension,
+    WaitlistRequest,
+    WaitlistState,
 )
 
 S = ReservationState
@@ -38,6 +40,10 @@ CREATED_AS: dict[str, str] = {
     #: confirmed and still to come (for the desk to validate).
     "reservation.seeded": S.CHECKED_IN,
     "reservation.seeded_confirmed": S.CONFIRMED,
+    #: A freed place held for a waitlist request (e-mailed), or for a patron whose
+    #: reservation a closure cancels (the link is in that cancellation's e-mail).
+    "reservation.offered": S.OFFERED,
+    "reservation.offered_for_rebooking": S.OFFERED,
 }
 #: Every legal transition of the lifecycle: (state, audited action) → next state.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -54,6 +60,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.ON_BREAK, "reservation.back_from_break"): S.CHECKED_IN,
     (S.ON_BREAK, "reservation.released"): S.RELEASED,
     (S.ON_BREAK, "reservation.break_over"): S.RELEASED,
+    (S.OFFERED, "reservation.offer_taken"): S.CONFIRMED,
+    (S.OFFERED, "reservation.offer_lapsed"): S.EXPIRED,
+    (S.OFFERED, "reservation.offer_declined"): S.CANCELLED,
 }
 #: Audited actions that leave the state as it is.
 NO_CHANGE = {"reservation.email_resent"}
@@ -67,6 +76,8 @@ EMAIL_OF_ACTION: dict[str, str] = {
     "reservation.break_over": "reservation.break_over",
     "reservation.cancelled_by_patron": "reservation.cancelled",
     "reservation.cancelled_by_staff": "reservation.cancelled",
+    "reservation.offered": "reservation.offered",
+    "reservation.offer_taken": "reservation.confirmed",
 }
 EMAIL_RESENT_IN: dict[str, str] = {
     S.PENDING: "reservation.confirmation_requested",
@@ -148,6 +159,8 @@ def _fields_problems(row: Row) -> list[str]:
         problems.append(f"{state} without checked_in_at")
     if state == S.ON_BREAK and row["break_ends_at"] is None:
         problems.append("on_break without break_ends_at")
+    if state == S.OFFERED and row["offer_deadline"] is None:
+        problems.append("offered without an offer deadline")
     if state in ENDED_STATES and row["ended_at"] is None:
         problems.append(f"{state} without ended_at")
     return problems
@@ -173,6 +186,7 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
             "checked_in_at",
             "checkin_closes_at",
             "break_ends_at",
+            "offer_deadline",
             "ended_at",
             "reminder_sent_at",
         )
@@ -189,6 +203,7 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
             (r["state"] == S.PENDING and (r["confirmation_deadline"] or moment) <= moment)
             or (r["state"] == S.CONFIRMED and r["checkin_closes_at"] <= moment)
             or (r["state"] == S.ON_BREAK and (r["break_ends_at"] or moment) <= moment)
+            or (r["state"] == S.OFFERED and (r["offer_deadline"] or moment) <= moment)
         )
     ]
     for a, b in _overlapping(still_holding, "patron_id"):
@@ -238,6 +253,22 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
                     f"e-mails {dict(sent[row['pk']])}, causes {dict(expected)}",
                 )
             )
+    # The waitlist: a request said to have a place held has it held, and no place is held
+    # for two requests (no double offer).
+    offers: Counter[int] = Counter()
+    for reference, state, offer_id, offer_state in (
+        WaitlistRequest.objects.using(using)
+        .filter(offer__isnull=False)
+        .values_list("reference", "state", "offer_id", "offer__state")
+    ):
+        offers[offer_id] += 1
+        if (state == WaitlistState.OFFERED) != (offer_state == S.OFFERED):
+            found.append(
+                Violation("waitlist_offer", reference, f"request {state}, offer {offer_state}")
+            )
+    for offer_id, count in offers.items():
+        if count > 1:
+            found.append(Violation("waitlist_offer", str(offer_id), f"held for {count} requests"))
     suspensions = Suspension.objects.using(using).count()
     suspension_emails = (
         OutboxMessage.objects.using(using).filter(Q(cause="patron.suspended")).count()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from strapontin.venues.models import Establishment, Resource
+from strapontin.venues.models import Area, Establishment, Resource
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -80,7 +80,7 @@ class ReservationState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     #: A freed place held for one patron of the waitlist (or of a closure's rebooking) until
     #: ``offer_deadline``; taking it confirms it, letting it lapse offers it to the next.
-    OFFERED = "offered", _("Held for you")
+    OFFERED = "offered", _("Offered, to be taken")
     #: A checked-in patron paused until ``break_ends_at``; not back by then, the place goes.
     ON_BREAK = "on_break", _("On a break")
 
@@ -241,6 +241,9 @@ class TokenPurpose(models.TextChoices):
     SIGN_IN = "sign_in", _("Sign in to my reservations")
     #: Given by the API to whoever booked, to read and act on that one reservation.
     API = "api", _("Manage a reservation through the API")
+    #: Take (or decline) a place held for the patron: a waitlist offer, or a rebooking.
+    OFFER = "offer", _("Take a place held for you")
+    WAITLIST = "waitlist", _("Leave the waitlist")
 
 
 class AccessToken(models.Model):
@@ -252,6 +255,9 @@ class AccessToken(models.Model):
     reservation = models.ForeignKey(
         Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
     )
+    waitlist_request = models.ForeignKey(
+        "WaitlistRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
+    )
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -261,6 +267,83 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} token for {self.patron}"
+
+
+class WaitlistState(models.TextChoices):
+    WAITING = "waiting", _("Waiting for a place")
+    OFFERED = "offered", _("A place is held for you")
+    BOOKED = "booked", _("Place taken")
+    #: The held place was not taken in time (or was declined): the request has had its turn.
+    LAPSED = "lapsed", _("Held place not taken")
+    CANCELLED = "cancelled", _("Left the waitlist")
+    #: Its time began without a place freeing up.
+    EXPIRED = "expired", _("No place freed up in time")
+
+
+#: States in which a request is still in line or has a place held.
+LIVE_WAITLIST_STATES = (WaitlistState.WAITING, WaitlistState.OFFERED)
+
+
+class WaitlistOrigin(models.TextChoices):
+    PATRON = "patron", _("Asked by the patron")
+    #: Made on the patron's behalf when a closure cancelled ``replaces``: an equivalent place
+    #: is offered at once, and nothing else if it is not taken.
+    REBOOKING = "rebooking", _("Rebooking after a closure")
+
+
+class WaitlistRequest(models.Model):
+    """A patron's wish for a place (establishment, time, optional area, kind and features),
+    served first come first served when a matching place frees up: the place is then held for
+    them as an offered reservation (``offer``) for a few minutes."""
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_reference, editable=False
+    )
+    patron = models.ForeignKey(Patron, on_delete=models.CASCADE, related_name="waitlist_requests")
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="waitlist_requests"
+    )
+    area = models.ForeignKey(
+        Area, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(_("kind of place"), max_length=10, blank=True)
+    #: Feature codes the place must all have.
+    features = models.JSONField(_("features"), default=list, blank=True)
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=WaitlistState.choices, default=WaitlistState.WAITING
+    )
+    origin = models.CharField(
+        max_length=10, choices=WaitlistOrigin.choices, default=WaitlistOrigin.PATRON
+    )
+    language = models.CharField(_("language"), max_length=8, default="fr")
+    created_at = models.DateTimeField(_("asked at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    offer = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    replaces = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="rebookings"
+    )
+
+    class Meta:
+        verbose_name = _("waitlist request")
+        verbose_name_plural = _("waitlist requests")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="waitlist_start_before_end"
+            ),
+        ]
+        # Fair order: the waiting requests of an establishment, oldest first.
+        indexes = [
+            models.Index(fields=["establishment", "state", "created_at"], name="waitlist_line_idx"),
+            models.Index(fields=["state", "start"], name="waitlist_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.establishment} {self.start:%Y-%m-%d %H:%M}"
 
 
 class OutboxState(models.TextChoices):

@@ -23,6 +23,7 @@ from strapontin.reservations.models import (
 from strapontin.reservations.services import (
     _break_over,
     _expire,
+    _freed,
     _locked,
     _no_show,
     normalise_email,
@@ -64,6 +65,7 @@ def reservation_check_in(
             assert current.confirmation_deadline is not None
             if current.confirmation_deadline <= moment:
                 _expire(current, moment)
+                _freed(current, moment)
                 outcome = DomainError(
                     "confirmation_expired",
                     _("This reservation was not confirmed in time and has been cancelled."),
@@ -83,6 +85,7 @@ def reservation_check_in(
             )
         elif moment >= current.checkin_closes_at:
             _no_show(current, moment)
+            _freed(current, moment)
             outcome = DomainError(
                 "checkin_window_closed",
                 _(
@@ -283,6 +286,7 @@ def reservation_leave_early(*, reservation: Reservation) -> Reservation:
             actor=current.patron.email,
             establishment_id=current.establishment_id,
         )
+        _freed(current, moment)
         return current
 
 

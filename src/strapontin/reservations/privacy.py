@@ -20,9 +20,10 @@ from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.core.models import AuditEntry
-from strapontin.reservations import presence, services
+from strapontin.reservations import presence, services, waitlist
 from strapontin.reservations.models import (
     HOLDING_STATES,
+    LIVE_WAITLIST_STATES,
     DemoMail,
     OutboxMessage,
     OutboxState,
@@ -30,6 +31,7 @@ from strapontin.reservations.models import (
     Reservation,
     ReservationState,
     Suspension,
+    WaitlistRequest,
 )
 from strapontin.venues.models import Establishment
 
@@ -66,9 +68,13 @@ def patron_export(*, patron: Patron) -> dict[str, Any]:
     reservations = Reservation.objects.filter(patron=patron).select_related(
         "resource__area", "establishment"
     )
-    subjects = Q(subject_type="reservations.patron", subject_id=patron.pk) | Q(
-        subject_type="reservations.reservation",
-        subject_id__in=reservations.values("pk"),
+    subjects = (
+        Q(subject_type="reservations.patron", subject_id=patron.pk)
+        | Q(subject_type="reservations.reservation", subject_id__in=reservations.values("pk"))
+        | Q(
+            subject_type="reservations.waitlistrequest",
+            subject_id__in=WaitlistRequest.objects.filter(patron=patron).values("pk"),
+        )
     )
     return {
         "exported_at": now().isoformat(),
@@ -105,6 +111,24 @@ def patron_export(*, patron: Patron) -> dict[str, Any]:
                 "lifted_at": _when(s.lifted_at),
             }
             for s in Suspension.objects.filter(patron=patron).select_related("establishment")
+        ],
+        "waitlist": [
+            {
+                "reference": w.reference,
+                "establishment": w.establishment.name,
+                "area": w.area.name if w.area else None,
+                "kind": w.kind,
+                "features": w.features,
+                "start": _when(w.start),
+                "end": _when(w.end),
+                "state": w.state,
+                "origin": w.origin,
+                "asked_at": _when(w.created_at),
+                "ended_at": _when(w.ended_at),
+            }
+            for w in WaitlistRequest.objects.filter(patron=patron)
+            .select_related("establishment", "area")
+            .order_by("created_at")
         ],
         "emails": [
             {"date": _when(m.created_at), "subject": m.subject, "state": m.state}
@@ -167,14 +191,19 @@ def _erase_address(patron: Patron, moment: datetime, *, action: str, actor: str)
 
 
 def _end_holding(patron: Patron, moment: datetime) -> int:
-    """Cancel (or, if under way, release) what the patron still holds, each audited."""
+    """Cancel (or, if under way, release) what the patron still holds, each audited; leave
+    the waitlist (a place held there goes to the next)."""
     ended = 0
+    for wish in WaitlistRequest.objects.filter(patron=patron, state__in=LIVE_WAITLIST_STATES):
+        waitlist.waitlist_request_cancel(request=wish)
     for reservation in Reservation.objects.filter(
         patron=patron, state__in=HOLDING_STATES, end__gt=moment
     ).select_related("patron", "resource__area", "establishment"):
         try:
             if reservation.state in (ReservationState.CHECKED_IN, ReservationState.ON_BREAK):
                 presence.reservation_leave_early(reservation=reservation)
+            elif reservation.state == ReservationState.OFFERED:
+                waitlist.offer_decline(reservation=reservation)
             else:
                 services.reservation_cancel_by_patron(reservation=reservation)
             ended += 1
@@ -210,6 +239,13 @@ def retention_candidates(moment: datetime) -> QuerySet[Patron]:
             anonymised_at__isnull=True, created_at__lt=months_before(moment, shortest)
         )
         .exclude(Exists(Reservation.objects.filter(recent, patron=OuterRef("pk"))))
+        .exclude(
+            Exists(
+                WaitlistRequest.objects.filter(
+                    patron=OuterRef("pk"), state__in=LIVE_WAITLIST_STATES, start__gt=moment
+                )
+            )
+        )
         .order_by("pk")
     )
 

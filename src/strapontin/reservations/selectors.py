@@ -265,6 +265,12 @@ def effective_state(reservation: Reservation, moment: datetime | None = None) ->
         and reservation.break_ends_at <= moment
     ):
         return ReservationState.RELEASED
+    if (
+        reservation.state == ReservationState.OFFERED
+        and reservation.offer_deadline is not None
+        and reservation.offer_deadline <= moment
+    ):
+        return ReservationState.EXPIRED
     return reservation.state
 
 

@@ -21,7 +21,7 @@ from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
 from strapontin.core.intervals import overlap_q
 from strapontin.core.validators import has_control_characters
-from strapontin.reservations import emails
+from strapontin.reservations import emails, waitlist
 from strapontin.reservations.models import (
     HOLDING_STATES,
     AccessToken,
@@ -64,11 +64,13 @@ def normalise_email(raw: str) -> str:
 
 def overdue_q(moment: datetime) -> Q:
     """Reservations that still say they hold their place but no longer do (I5): not confirmed
-    by their deadline, confirmed but not checked in when the check-in window closed, or on a
-    break that ended without the patron validating their presence again."""
+    by their deadline, confirmed but not checked in when the check-in window closed, held
+    for a patron of the waitlist who did not take it in time, or on a break that ended
+    without the patron validating their presence again."""
     return (
         Q(state=ReservationState.PENDING, confirmation_deadline__lte=moment)
         | Q(state=ReservationState.CONFIRMED, checkin_closes_at__lte=moment)
+        | Q(state=ReservationState.OFFERED, offer_deadline__lte=moment)
         | Q(state=ReservationState.ON_BREAK, break_ends_at__lte=moment)
     )
 
@@ -234,8 +236,18 @@ def _expire_overdue_on(
             _expire(reservation, moment)
         elif reservation.state == ReservationState.ON_BREAK:
             _break_over(reservation, moment)
+        elif reservation.state == ReservationState.OFFERED:
+            # Not passed on to the waitlist's next: the place goes to the one booking it now,
+            # as availability has shown it free since the deadline.
+            waitlist.lapse_offer(reservation, moment, pass_on=False)
         else:
             _no_show(reservation, moment)
+
+
+def _freed(reservation: Reservation, moment: datetime) -> None:
+    """Every transition that gives a place back calls this last, inside its transaction: the
+    first matching waitlist request gets the place held for it (I4: audited, e-mailed)."""
+    waitlist.offer_freed_place(reservation, moment)
 
 
 def _lock_place(resource: Resource) -> None:
@@ -492,6 +504,7 @@ def reservation_mark_no_show(*, reservation: Reservation) -> bool:
         if current.checkin_closes_at > moment:
             return False
         _no_show(current, moment)
+        _freed(current, moment)
         return True
 
 
@@ -506,6 +519,7 @@ def reservation_expire_unconfirmed(*, reservation: Reservation) -> bool:
         if current.confirmation_deadline > moment:
             return False
         _expire(current, moment)
+        _freed(current, moment)
         return True
 
 
@@ -520,6 +534,7 @@ def reservation_confirm(*, reservation: Reservation) -> Reservation:
             assert current.confirmation_deadline is not None
             if current.confirmation_deadline <= moment:
                 _expire(current, moment)
+                _freed(current, moment)
             else:
                 current.state = ReservationState.CONFIRMED
                 current.confirmed_at = moment
@@ -566,6 +581,7 @@ def _cancel(
             and (current.confirmation_deadline <= moment)
         ):
             _expire(current, moment)
+            _freed(current, moment)
             return current
         current.state = ReservationState.CANCELLED
         current.cancel_cause = cause
@@ -584,6 +600,7 @@ def _cancel(
             reason=reason,
         )
         emails.send_cancelled(current)
+        _freed(current, moment)
         return current
 
 

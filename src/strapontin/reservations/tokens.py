@@ -9,7 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.reservations.models import AccessToken, Patron, Reservation, TokenPurpose
+from strapontin.reservations.models import (
+    AccessToken,
+    Patron,
+    Reservation,
+    TokenPurpose,
+    WaitlistRequest,
+)
 
 
 def hash_token(raw: str) -> str:
@@ -22,6 +28,7 @@ def issue_token(
     patron: Patron,
     expires_at: datetime,
     reservation: Reservation | None = None,
+    waitlist_request: WaitlistRequest | None = None,
 ) -> str:
     """Create a token and return the only copy of its raw value (for the e-mail)."""
     raw = secrets.token_urlsafe(24)
@@ -30,6 +37,7 @@ def issue_token(
         token_hash=hash_token(raw),
         patron=patron,
         reservation=reservation,
+        waitlist_request=waitlist_request,
         created_at=now(),
         expires_at=expires_at,
     )

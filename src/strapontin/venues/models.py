@@ -283,8 +283,11 @@ class ScheduleException(models.Model):
 
 
 class ConfirmationMode(models.TextChoices):
-    FIRST_RESERVATION = "first", _("First reservation of an address")
-    NEW_DEVICE = "device", _("Each new browser or device")
+    """A "new device" mode used to exist; it became the first one. A booking is spared the
+    e-mail only when its requester proved the address (see ``_needs_confirmation``), and on a
+    browser or app that never did, every booking is a first one."""
+
+    FIRST_RESERVATION = "first", _("Until the address is proven on that browser or app")
     ALWAYS = "always", _("Every reservation")
 
 

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                     ("expired", "Cancelled: not confirmed in time"),
                     ("no_show", "Cancelled: presence not validated"),
                     ("cancelled", "Cancelled"),
-                    ("offered", "Held for you"),
+                    ("offered", "Offered, to be taken"),
                     ("on_break", "On a break"),
                 ],
                 editable=False,

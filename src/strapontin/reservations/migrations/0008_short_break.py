@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reservations", "0006_offered_and_on_break_states"),
+        ("reservations", "0007_waitlist"),
         ("venues", "0004_waitlist_break_domain_policy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -243,11 +243,14 @@ METHOD = """## How it is measured
   neither (the embedded configuration: rate-limit counters in the database).
 - The load generator (`bench/load.py`, asyncio, one connection per request as gunicorn's
   sync workers close them) runs on the same machine. Each simulated student books with an
-  address of their own, verified, and a `X-Forwarded-For` of their own (one trusted proxy).
+  address of their own, verified, signed in from an app (its patron token: the address is
+  proven, so the booking is confirmed at once), and a `X-Forwarded-For` of their own (one
+  trusted proxy).
 - Throughput: closed loop, the ceiling then the bookings, three times in alternation; each
   booking takes a (place, hour) nobody else takes, through `POST /api/v1/reservations`: every
-  rule checked, the e-mail written to the outbox, the audit entry (no worker runs, so the
-  outbox only grows). The ratio is that of neighbouring runs.
+  rule checked, the e-mail queued in the outbox (a worker writes it, with its link and
+  calendar file, when it sends it), the audit entry, the reservation's API token (no worker
+  runs, so the outbox only grows). The ratio is that of neighbouring runs.
 - Rush: 2,000 requests opened at once, four students for each of 500 places, one hour.
 - Reads: one request at a time, 40 after 5 warm-ups, the median of `Server-Timing`;
   tomorrow in `bench-big` (1,000 places in 5 areas of 200, 5,000 reservations that day).

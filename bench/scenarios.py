@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.load import Request, Response, Throughput, burst, closed_loop, fetch, median
+from bench.tokens import patron_token
 
 HOST = "127.0.0.1"
 TZ = ZoneInfo("Europe/Paris")
@@ -56,7 +57,11 @@ class Plan:
                 "email": f"b{n}@patrons.example",
                 "language": "fr",
             },
-            **{"X-Forwarded-For": client_address(n)},
+            **{
+                "X-Forwarded-For": client_address(n),
+                # Signed in from an app: the address is proven, the booking confirmed at once.
+                "Authorization": f"Bearer {patron_token(n)}",
+            },
         )
 
     def bookings(self, count: int) -> list[Request]:

@@ -45,8 +45,10 @@ def place(db: None) -> Resource:
 
 @pytest.fixture(autouse=True)
 def _immediate_tasks(settings: pytest.FixtureRequest) -> None:
-    """Tasks run at once in tests (Django's ImmediateBackend), e-mails after each commit."""
+    """Tasks run at once in tests (Django's ImmediateBackend), e-mails after each commit (a
+    delivery task queued by each commit that wrote one, instead of the worker's pass)."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.OUTBOX_SEND_AFTER_COMMIT = True
 
 
 def chromium_path() -> str | None:

@@ -7,7 +7,13 @@ import time_machine
 from django.core import mail
 
 from strapontin.reservations import notifications, services
-from strapontin.reservations.models import OutboxMessage, OutboxState
+from strapontin.reservations.models import (
+    AccessToken,
+    OutboxMessage,
+    OutboxState,
+    Reservation,
+    TokenPurpose,
+)
 from tests.conftest import MONDAY_MORNING, paris
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -147,3 +153,44 @@ def test_a_message_sent_while_the_database_went_away_is_not_sent_again(queued, s
     queued.refresh_from_db()
     assert queued.state == OutboxState.SENT
     assert len(LosesTheDatabaseAfterSending.sent) == 1
+
+
+def test_a_bookings_email_is_written_by_the_worker_that_sends_it(queued):
+    """The booking's transaction queues the e-mail; its words, links and tokens come when it
+    is sent (the request that books does not render templates)."""
+    assert (queued.writer, queued.subject, queued.body_text) == ("confirmation_request", "", "")
+    assert not AccessToken.objects.filter(purpose__in=[TokenPurpose.CONFIRM, TokenPurpose.CANCEL])
+
+    assert notifications.deliver_due() == 1
+
+    (sent,) = mail.outbox
+    assert "/confirmer/" in sent.body
+    assert "/annuler/" in sent.body
+    assert queued.reservation.reference in sent.body
+    assert AccessToken.objects.filter(purpose=TokenPurpose.CONFIRM).count() == 1
+    queued.refresh_from_db()
+    assert queued.writer == ""
+    assert queued.subject == sent.subject
+    assert "/r/-/" in queued.body_text  # the stored copy keeps no working link
+
+
+def test_a_message_written_by_a_worker_that_died_goes_out_with_the_same_links(queued):
+    (claimed,) = notifications._claim(limit=10)
+    assert notifications._write(claimed)  # written, then the worker dies before sending
+    written = OutboxMessage.objects.get().body_text
+    with time_machine.travel(MONDAY_MORNING + timedelta(minutes=5, seconds=1), tick=False):
+        assert notifications.deliver_due() == 1
+    (sent,) = mail.outbox
+    assert sent.body == written
+    assert AccessToken.objects.filter(purpose=TokenPurpose.CONFIRM).count() == 1
+
+
+def test_a_message_left_to_write_without_its_reservation_fails_at_once(queued):
+    Reservation.objects.all().delete()  # the outbox keeps the row (SET_NULL)
+
+    assert notifications.deliver_due() == 0
+
+    queued.refresh_from_db()
+    assert (queued.state, queued.last_error) == (OutboxState.FAILED, "nothing to write it from")
+    assert mail.outbox == []
+    assert notifications.deliver_due() == 0  # not retried

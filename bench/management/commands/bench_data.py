@@ -28,6 +28,7 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         dataset.build_base()
+        dataset.ensure_patron_tokens()
         missing = options["history"] - dataset.history_count()
         if missing < 0:
             raise SystemExit("this database has more history than asked: drop it first")

@@ -112,6 +112,7 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
     email = payload.email if payload.email is not None else ""
     if not email and signed_in is not None:
         email = signed_in.patron.email
+    tokens: list[str] = []
     reservation = services.reservation_create(
         resource=resource,
         email=email,
@@ -119,13 +120,16 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
         end=start.astimezone(UTC) + timedelta(minutes=payload.duration),
         language=request_language(payload.language),
         known_patron_id=signed_in.patron_id if signed_in is not None else None,
+        # A retried transaction issues a token again: the last one is the one committed.
+        with_booking=lambda booked: tokens.append(
+            credentials.reservation_token_issue(reservation=booked)
+        ),
     )
-    token = credentials.reservation_token_issue(reservation=reservation)
     return Status(
         201,
         {
             "reservation": _out(reservation),
-            "token": token,
+            "token": tokens[-1],
             "token_expires_at": reservation.end.astimezone(resource.establishment.tz),
         },
     )

@@ -166,6 +166,9 @@ TASKS = {
 
 # --- E-mail ---------------------------------------------------------------------------------
 # A message a worker claimed and never marked sent (it died) is sent again after this delay.
+# Workers look for new messages every second; with this set, each commit that wrote one also
+# queues a delivery task (the tests, whose tasks run at once: e-mails right after the commit).
+OUTBOX_SEND_AFTER_COMMIT = env_bool("OUTBOX_SEND_AFTER_COMMIT", False)
 OUTBOX_STALE_LOCK_SECONDS = int(os.environ.get("OUTBOX_STALE_LOCK_SECONDS", "300"))
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get(

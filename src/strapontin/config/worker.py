@@ -1,6 +1,6 @@
-"""The background worker: runs queued tasks and, every ``sweep_seconds``, the periodic sweeps
-and a pass over the outbox (so e-mails go out even if a task was lost); every
-``retention_seconds``, the anonymisation of addresses past their retention period."""
+"""The background worker: runs queued tasks and sends the outbox's due e-mails every
+``interval``; every ``sweep_seconds``, the periodic sweeps; every ``retention_seconds``, the
+anonymisation of addresses past their retention period."""
 
 import logging
 import threading
@@ -39,10 +39,12 @@ def run_worker(
         try:
             tasks.running = True
             tasks.run()
+            # Bookings queue no task per e-mail: the outbox is read here, every pass.
+            sent = deliver_due()
             if time.monotonic() - last_sweep >= sweep_seconds:
                 last_sweep = time.monotonic()
                 moved = run_sweeps()
-                sent = deliver_due()
+                sent += deliver_due()
                 if any(moved.values()) or sent:
                     logger.info("Sweeps: %s; e-mails sent: %s", moved, sent)
             if time.monotonic() - last_retention >= retention_seconds:

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 
 from strapontin.core.clock import now
 from strapontin.core.models import ThrottleCounter
@@ -25,11 +24,7 @@ def hit(scope: str, subject: str, *, limit: int, window: timedelta) -> int:
     window_start = math.floor(moment.timestamp() / seconds) * seconds
     retry_after = max(1, window_start + seconds - int(moment.timestamp()))
     key = f"{_key(scope, subject)}:{window_start}"
-    if settings.REDIS_URL:
-        cache.add(key, 0, timeout=seconds)
-        count = cache.incr(key)
-    else:
-        count = _db_incr(key, moment + window)
+    count = _redis_incr(key, seconds) if settings.REDIS_URL else _db_incr(key, moment + window)
     return 0 if count <= limit else retry_after
 
 
@@ -47,16 +42,34 @@ def blocked(scope: str, subject: str, *, limit: int, window: timedelta) -> int:
     return max(1, window_start + seconds - int(moment.timestamp())) if count >= limit else 0
 
 
+def _redis_incr(key: str, seconds: int) -> int:
+    """INCR and, for a new window, its expiry: one round trip to Redis. The count is stored
+    as a plain integer, as Django's cache stores integers, so ``blocked`` reads it back."""
+    full_key = cache.make_and_validate_key(key)
+    client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+    pipeline = client.pipeline(transaction=False)
+    pipeline.incr(full_key)
+    pipeline.expire(full_key, seconds, nx=True)
+    count, _expiry_set = pipeline.execute()
+    return int(count)
+
+
 def _db_incr(key: str, expires_at: datetime) -> int:
-    with transaction.atomic():
-        updated = ThrottleCounter.objects.filter(key=key).update(count=F("count") + 1)
-        if not updated:
-            try:
-                with transaction.atomic():
-                    ThrottleCounter.objects.create(key=key, count=1, expires_at=expires_at)
-            except IntegrityError:
-                ThrottleCounter.objects.filter(key=key).update(count=F("count") + 1)
-        return ThrottleCounter.objects.get(key=key).count
+    """One statement (an upsert), atomic on its own: on SQLite, every transaction takes the
+    database's write lock, so a request does not take it once more just to count."""
+    table, key_, count_, expires = (
+        connection.ops.quote_name(name)
+        for name in (ThrottleCounter._meta.db_table, "key", "count", "expires_at")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_}, {count_}, {expires}) VALUES (%s, 1, %s) "  # noqa: S608
+            f"ON CONFLICT ({key_}) DO UPDATE SET {count_} = {table}.{count_} + 1 "
+            f"RETURNING {count_}",
+            [key, expires_at],
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 def prune() -> int:

@@ -1,4 +1,7 @@
-"""Which e-mail each transition sends, with its links and its calendar attachment."""
+"""Which e-mail each transition sends, with its links and its calendar attachment.
+
+A booking's e-mails (the confirmation request, the confirmation) are written by the worker
+that sends them (``WRITERS``): the transaction only queues them."""
 
 from datetime import datetime
 from typing import Any
@@ -16,7 +19,15 @@ from strapontin.reservations.models import (
     WaitlistRequest,
     WaitlistState,
 )
-from strapontin.reservations.notifications import Attachment, absolute_url, queue_email
+from strapontin.reservations.notifications import (
+    WRITERS,
+    Attachment,
+    Written,
+    absolute_url,
+    queue_email,
+    queue_written_at_sending,
+    render,
+)
 from strapontin.reservations.tokens import issue_token
 
 
@@ -67,15 +78,22 @@ def ics_for(reservation: Reservation) -> Attachment:
 
 def send_confirmation_request(reservation: Reservation) -> None:
     assert reservation.confirmation_deadline is not None
+    queue_written_at_sending(
+        cause="reservation.confirmation_requested",
+        reservation=reservation,
+        writer="confirmation_request",
+    )
+
+
+def write_confirmation_request(reservation: Reservation) -> Written:
+    assert reservation.confirmation_deadline is not None
     context = _context(reservation)
     context["confirm_url"] = _link(
         TokenPurpose.CONFIRM, reservation, reservation.confirmation_deadline
     )
     context["cancel_url"] = _link(TokenPurpose.CANCEL, reservation, reservation.end)
     context["deadline"] = reservation.confirmation_deadline.astimezone(reservation.establishment.tz)
-    queue_email(
-        cause="reservation.confirmation_requested",
-        to=reservation.patron.email,
+    return render(
         template="confirmation_request",
         context=context,
         language=reservation.language,
@@ -84,17 +102,24 @@ def send_confirmation_request(reservation: Reservation) -> None:
 
 
 def send_confirmed(reservation: Reservation) -> None:
+    queue_written_at_sending(
+        cause="reservation.confirmed", reservation=reservation, writer="confirmed"
+    )
+
+
+def write_confirmed(reservation: Reservation) -> Written:
     context = _context(reservation)
     context["cancel_url"] = _link(TokenPurpose.CANCEL, reservation, reservation.end)
-    queue_email(
-        cause="reservation.confirmed",
-        to=reservation.patron.email,
+    return render(
         template="confirmed",
         context=context,
         language=reservation.language,
         reservation=reservation,
         attachments=(ics_for(reservation),),
     )
+
+
+WRITERS.update(confirmation_request=write_confirmation_request, confirmed=write_confirmed)
 
 
 def send_cancelled(reservation: Reservation, cause: str = "") -> None:

@@ -365,6 +365,9 @@ class OutboxMessage(models.Model):
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     attachments = models.JSONField(default=list, blank=True)
+    #: Set while the message waits to be written, from its reservation, by the worker that
+    #: sends it (see ``notifications.queue_written_at_sending``); empty once written.
+    writer = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=10, choices=OutboxState.choices, default="pending")
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()

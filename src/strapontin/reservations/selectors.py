@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from strapontin.core.clock import now
 from strapontin.reservations.models import HOLDING_STATES, Reservation, ReservationState
@@ -26,8 +27,10 @@ from strapontin.venues.schedule import (
 )
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """One slot of one place: a page has thousands, hence a tuple (several times cheaper to
+    build than a frozen dataclass)."""
+
     start: datetime
     end: datetime
     free: bool
@@ -41,6 +44,8 @@ class Cell:
 class PlaceRow:
     resource: Resource
     cells: list[Cell]
+    #: The place's features, by code (shared between rows: read only).
+    features: list[Feature] = field(default_factory=list)
 
     @property
     def free_count(self) -> int:
@@ -166,16 +171,12 @@ def day_grid(
     ids = [pk for pk, _area_id in shown]
     if not filters.available_only:
         busy = _busy_slots(establishment, ids, day_start, day_end, starts, step, moment, paused)
-    resources = (
-        Resource.objects.filter(pk__in=ids)
-        .select_related("area")
-        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("code")))
-        .in_bulk()
-    )
+    resources = Resource.objects.filter(pk__in=ids).select_related("area").in_bulk()
+    features = _features_of(ids)
     rows = []
     for pk, area_id in shown:
         taken = busy.get(pk, set()) | closed_by_area.get(area_id, set())
-        rows.append(PlaceRow(resources[pk], cells_of(taken, paused.get(pk))))
+        rows.append(PlaceRow(resources[pk], cells_of(taken, paused.get(pk)), features.get(pk, [])))
     return DayGrid(
         establishment=establishment,
         day=day,
@@ -188,6 +189,29 @@ def day_grid(
         pages=pages,
         durations=durations,
     )
+
+
+def _features_of(place_ids: Sequence[int]) -> dict[int, list[Feature]]:
+    """Each place's features in one query, each feature one object: a prefetch would build a
+    queryset and a manager for every place of the page."""
+    through = Resource.features.through
+    found: dict[int, Feature] = {}
+    of_place: dict[int, list[Feature]] = defaultdict(list)
+    rows = (
+        through.objects.filter(resource_id__in=place_ids)
+        .order_by("feature__code")
+        .values_list(
+            "resource_id", "feature_id", "feature__code", "feature__name_fr", "feature__name_en"
+        )
+    )
+    for place_id, feature_id, code, name_fr, name_en in rows:
+        feature = found.get(feature_id)
+        if feature is None:
+            feature = found[feature_id] = Feature(
+                pk=feature_id, code=code, name_fr=name_fr, name_en=name_en
+            )
+        of_place[place_id].append(feature)
+    return of_place
 
 
 def _closed_slots_by_area(

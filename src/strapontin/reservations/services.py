@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -36,6 +36,7 @@ from strapontin.reservations.models import (
 from strapontin.reservations.tokens import is_usable
 from strapontin.venues.models import BookingPolicy, ConfirmationMode, Resource
 from strapontin.venues.policy import check_email_domain, check_slot, effective_policy
+from strapontin.venues.rules import current_version
 from strapontin.venues.schedule import day_bounds, local_date, opening_hours_of
 
 logger = logging.getLogger(__name__)
@@ -127,11 +128,9 @@ def _lock_inbox(email: str) -> None:
             )
 
 
-def _check_pending_cap(patron: Patron, policy: BookingPolicy, moment: datetime) -> None:
-    """Unconfirmed reservations hold places too: one inbox may keep only a few waiting."""
-    waiting = Reservation.objects.filter(
-        holding_q(moment), same_inbox(patron), state=ReservationState.PENDING
-    ).count()
+def _check_pending_cap(policy: BookingPolicy, waiting: int) -> None:
+    """Unconfirmed reservations hold places too: one inbox may keep only a few waiting
+    (``waiting``: its pending ones, counted with its limits)."""
     if waiting >= policy.max_pending_per_patron:
         raise DomainError(
             "too_many_pending",
@@ -150,10 +149,11 @@ def _check_patron_limits(
     start: datetime,
     end: datetime,
     moment: datetime,
-) -> None:
+) -> int:
     """I2, counted while the inbox is locked so parallel requests cannot both pass, over all
-    its aliases. One query, which reads only reservations ending after the week or the slot
-    begins (the (patron, end) index), however long the patron's history."""
+    its aliases. One query, which reads only reservations ending after now, the week or the
+    slot begins (the (patron, end) index), however long the patron's history. Returns how many
+    of them await confirmation, for the pending cap."""
     tz = resource.establishment.tz
     day = local_date(start, tz)
     day_start, day_end = day_bounds(day, tz)
@@ -161,12 +161,14 @@ def _check_patron_limits(
     week_start, _unused = day_bounds(monday, tz)
     _unused, week_end = day_bounds(monday + timedelta(days=6), tz)
     here = Q(establishment_id=resource.establishment_id)
+    # A pending reservation that still holds ends after now: ``moment`` bounds those.
     counts = Reservation.objects.filter(
-        holding_q(moment), same_inbox(patron), end__gt=min(start, week_start)
+        holding_q(moment), same_inbox(patron), end__gt=min(start, week_start, moment)
     ).aggregate(
         overlapping=Count("pk", filter=overlap_q(start, end)),
         today=Count("pk", filter=here & Q(start__gte=day_start, start__lt=day_end)),
         this_week=Count("pk", filter=here & Q(start__gte=week_start, start__lt=week_end)),
+        pending=Count("pk", filter=Q(state=ReservationState.PENDING)),
     )
     if counts["overlapping"]:
         raise DomainError("patron_overlap", _("You already have a reservation at that time."))
@@ -190,6 +192,7 @@ def _check_patron_limits(
             )
             % {"count": policy.max_per_week},
         )
+    return int(counts["pending"])
 
 
 def active_suspension(patron: Patron, establishment_id: int, moment: datetime) -> Suspension | None:
@@ -220,16 +223,43 @@ def _check_not_suspended(patron: Patron, resource: Resource, moment: datetime) -
         )
 
 
-def _expire_overdue_on(
+#: A reservation of the place over the slot, in a holding state: its id, and whether it is
+#: overdue (it holds the place no longer, I5).
+Holder = tuple[int, bool]
+
+
+def _lock_holders(
     resource: Resource, start: datetime, end: datetime, moment: datetime
+) -> list[Holder]:
+    """Under the place's lock, one query for both checks that follow: which reservations are
+    overdue (to expire) and whether any other still holds the place (taken)."""
+    # Locked, so that PostgreSQL re-reads a row a check-in or a sweep is moving right now and
+    # leaves it out once it no longer holds (no second no-show, no overwritten check-in).
+    return list(
+        Reservation.objects.filter(
+            overlap_q(start, end), resource=resource, state__in=HOLDING_STATES
+        )
+        .annotate(overdue=ExpressionWrapper(overdue_q(moment), output_field=BooleanField()))
+        .select_for_update(of=("self",))
+        .values_list("pk", "overdue")
+    )
+
+
+def _expire_overdue_on(
+    resource: Resource,
+    start: datetime,
+    end: datetime,
+    moment: datetime,
+    holders: list[Holder] | None = None,
 ) -> None:
     """I5: a place held by an overdue reservation is free; make it so inside this transaction."""
-    # Locked, so that PostgreSQL re-reads a row a check-in or a sweep is moving right now and
-    # leaves it out once it is no longer overdue (no second no-show, no overwritten check-in).
-    overdue = (
-        Reservation.objects.filter(overdue_q(moment), overlap_q(start, end), resource=resource)
-        .select_related("patron", "resource__area", "establishment")
-        .select_for_update(of=("self",))
+    if holders is None:
+        holders = _lock_holders(resource, start, end, moment)
+    late = [pk for pk, overdue in holders if overdue]
+    if not late:
+        return
+    overdue = Reservation.objects.filter(pk__in=late).select_related(
+        "patron", "resource__area", "establishment"
     )
     for reservation in overdue:
         if reservation.state == ReservationState.PENDING:
@@ -256,9 +286,18 @@ def _lock_place(resource: Resource) -> None:
     Resource.objects.select_for_update().filter(pk=resource.pk).exists()
 
 
-def _place_is_taken(resource: Resource, start: datetime, end: datetime, moment: datetime) -> bool:
-    """The overlap check of I1, trusted only under the place's lock. A module-level seam:
-    tests/concurrency replaces it to prove that their harness does see a double booking."""
+def _place_is_taken(
+    resource: Resource,
+    start: datetime,
+    end: datetime,
+    moment: datetime,
+    holders: list[Holder] | None = None,
+) -> bool:
+    """The overlap check of I1, trusted only under the place's lock, where the caller passes
+    the ``holders`` it locked (no second query). A module-level seam: tests/concurrency
+    replaces it to prove that their harness does see a double booking."""
+    if holders is not None:
+        return any(not overdue for _pk, overdue in holders)
     return Reservation.objects.filter(
         holding_q(moment), overlap_q(start, end), resource=resource
     ).exists()
@@ -287,6 +326,7 @@ def reservation_create(
     language: str = "fr",
     known_patron_id: int | None = None,
     booked_by: AbstractBaseUser | None = None,
+    with_booking: Callable[[Reservation], None] | None = None,
 ) -> Reservation:
     """Book ``resource`` for [start, end) for the owner of ``email``.
 
@@ -294,6 +334,8 @@ def reservation_create(
     it spares a confirmation when the establishment asks for one per new device.
     ``booked_by`` is the desk agent booking for a walk-in patron standing in front of them:
     no confirmation is asked, and the slot under way can be booked.
+    ``with_booking`` writes what the caller keeps with the reservation (the API's token for
+    whoever booked) in the same transaction: one commit, not two.
     """
     email = normalise_email(email)
     moment = now()
@@ -305,7 +347,7 @@ def reservation_create(
     day = local_date(start, establishment.tz)
     at_desk = booked_by is not None
 
-    def check_hours_and_policy() -> None:
+    def check_hours_and_policy(policy: BookingPolicy) -> None:
         check_slot(
             policy,
             opening_hours_of(establishment, day, resource.area),
@@ -315,7 +357,7 @@ def reservation_create(
             allow_current_slot=at_desk,
         )
 
-    check_hours_and_policy()
+    check_hours_and_policy(policy)
     # Most losers of a rush stop here, without waiting for the write lock or the place's row.
     if _place_is_taken(resource, start, end, moment):
         raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
@@ -323,20 +365,24 @@ def reservation_create(
     def book() -> Reservation:
         with transaction.atomic():
             _lock_place(resource)  # lock order: place, reservations, patrons
-            # Again under the lock: a closure declared meanwhile locks the same rows.
-            check_hours_and_policy()
-            _expire_overdue_on(resource, start, end, moment)
+            # Again under the lock: a closure declared meanwhile locks the same rows and gives
+            # the establishment a new rules version, read afresh here (venues/rules.py).
+            current_version(establishment)
+            policy = effective_policy(establishment, resource.area)
+            check_hours_and_policy(policy)
+            holders = _lock_holders(resource, start, end, moment)
+            _expire_overdue_on(resource, start, end, moment, holders)
             patron = _lock_patron(email, language)
-            if _place_is_taken(resource, start, end, moment):
+            if _place_is_taken(resource, start, end, moment, holders):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
             _check_not_suspended(patron, resource, moment)
-            _check_patron_limits(patron, policy, resource, start, end, moment)
+            waiting = _check_patron_limits(patron, policy, resource, start, end, moment)
             if patron.language != language:
                 patron.language = language
                 patron.save(update_fields=["language"])
             confirm = not at_desk and _needs_confirmation(policy, patron, known_patron_id)
             if confirm:
-                _check_pending_cap(patron, policy, moment)
+                _check_pending_cap(policy, waiting)
             reservation = Reservation.objects.create(
                 establishment=establishment,
                 resource=resource,
@@ -371,6 +417,8 @@ def reservation_create(
                 emails.send_confirmation_request(reservation)
             else:
                 emails.send_confirmed(reservation)
+            if with_booking is not None:
+                with_booking(reservation)
             return reservation
 
     try:

@@ -24,6 +24,12 @@ def new_checkin_secret() -> str:
     return secrets.token_hex(32)
 
 
+def new_rules_version() -> str:
+    """Random, not a counter: a new establishment never meets a cache entry of an older one
+    that had its id (SQLite reuses the ids of rolled-back rows)."""
+    return secrets.token_hex(8)
+
+
 #: First path segments the site uses itself: an establishment cannot be called so.
 RESERVED_SLUGS = frozenset(
     {
@@ -97,6 +103,9 @@ class Establishment(models.Model):
         default=CheckinMode.BOTH,
     )
     kiosk_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    #: Changes whenever its opening hours, closures or booking policies change (see
+    #: venues/rules.py): each process keeps those, read once, under this version.
+    rules_version = models.CharField(max_length=16, default=new_rules_version, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     retention_months = models.PositiveSmallIntegerField(
         _("keep patrons' addresses for (months)"),

@@ -9,17 +9,23 @@ from django.utils.translation import ngettext
 
 from strapontin.core.errors import DomainError
 from strapontin.venues.models import Area, BookingPolicy, Establishment
+from strapontin.venues.rules import remembered
 from strapontin.venues.schedule import DayHours, is_on_grid, local_date, opening_containing
 
 
 def effective_policy(establishment: Establishment, area: Area | None = None) -> BookingPolicy:
     """The area's own policy if it has one, else the establishment's, else the defaults.
-    One query: this runs on every booking and every page of the grid."""
-    scope = Q(establishment=establishment, area__isnull=True)
-    if area is not None:
-        scope |= Q(area=area)
-    found = sorted(BookingPolicy.objects.filter(scope), key=lambda p: p.area_id is None)
-    return found[0] if found else BookingPolicy(establishment=establishment)
+    This runs on every booking and every page of the grid: one query, then none until the
+    establishment's rules change (venues/rules.py). Shared between requests: read only."""
+
+    def read() -> BookingPolicy:
+        scope = Q(establishment=establishment, area__isnull=True)
+        if area is not None:
+            scope |= Q(area=area)
+        found = sorted(BookingPolicy.objects.filter(scope), key=lambda p: p.area_id is None)
+        return found[0] if found else BookingPolicy(establishment_id=establishment.pk)
+
+    return remembered(establishment, ("policy", area.pk if area is not None else None), read)
 
 
 def last_bookable_day(policy: BookingPolicy, local_now: datetime) -> date:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 
 from strapontin.venues.models import Area, Establishment, OpeningHours, ScheduleException
+from strapontin.venues.rules import remembered
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,15 @@ def opening_containing(hours: DayHours, start: datetime, end: datetime) -> Openi
 def opening_hours_of(establishment: Establishment, day: date, area: Area | None = None) -> DayHours:
     """The day's hours of ``establishment``, or of one of its areas: a closure of the whole
     establishment wins; then the area's own exceptions; then the establishment's; then the
-    week's hours."""
+    week's hours. Read once per process until the establishment's rules change."""
+    return remembered(
+        establishment,
+        ("hours", day, area.pk if area is not None else None),
+        lambda: _read_opening_hours(establishment, day, area),
+    )
+
+
+def _read_opening_hours(establishment: Establishment, day: date, area: Area | None) -> DayHours:
     weekly = OpeningHours.objects.filter(
         establishment=establishment, weekday=day.weekday()
     ).values_list("weekday", "opens", "closes")
@@ -109,11 +118,15 @@ def opening_hours_of(establishment: Establishment, day: date, area: Area | None 
     return day_hours(day, establishment.tz, list(weekly), chosen)
 
 
-def areas_with_exceptions(establishment: Establishment, day: date) -> set[int]:
-    return set(
-        ScheduleException.objects.filter(
-            establishment=establishment, date=day, area__isnull=False
-        ).values_list("area_id", flat=True)
+def areas_with_exceptions(establishment: Establishment, day: date) -> frozenset[int]:
+    return remembered(
+        establishment,
+        ("areas_with_exceptions", day),
+        lambda: frozenset(
+            ScheduleException.objects.filter(
+                establishment=establishment, date=day, area__isnull=False
+            ).values_list("area_id", flat=True)
+        ),
     )
 
 

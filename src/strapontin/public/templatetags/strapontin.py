@@ -1,13 +1,14 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from django import template
 from django.utils.html import escape
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext
 
-from strapontin.public.forms import slot_value
+from strapontin.public.forms import SLOT_FORMAT, slot_value
 from strapontin.reservations.selectors import PlaceRow
 
 register = template.Library()
@@ -24,9 +25,21 @@ def plus_minutes(moment: datetime, minutes: int) -> datetime:
     return moment + timedelta(minutes=int(minutes))
 
 
+@lru_cache(maxsize=4096)
+def _hour(moment: datetime, tz: tzinfo) -> str:
+    """ "14:30": every row of a page shows the same few dozen hours, formatted once each."""
+    return f"{moment.astimezone(tz):%H:%M}"
+
+
+@lru_cache(maxsize=4096)
+def _utc_stamp(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):{SLOT_FORMAT}}"
+
+
 def on_break(until: datetime) -> SafeString:
     """ "en pause jusqu'à 13:20", escaped: the grid's and the list's words for such a place."""
-    return escape(gettext("on a break until %(time)s") % {"time": f"{localtime(until):%H:%M}"})
+    time = _hour(until, get_current_timezone())
+    return escape(gettext("on a break until %(time)s") % {"time": time})
 
 
 @register.simple_tag
@@ -43,14 +56,17 @@ def timeline(row: PlaceRow, duration_minutes: int) -> SafeString:
     past, taken = escape(gettext("past")), escape(gettext("taken"))
     place = escape(f"{row.resource.label}, {row.resource.area.name}")
     length = timedelta(minutes=int(duration_minutes))
+    tz = get_current_timezone()
+    pk = row.resource.pk
     html = []
     for cell in row.cells:
-        hour = f"{localtime(cell.start):%H:%M}"
+        hour = _hour(cell.start, tz)
         if cell.selectable:
+            # The value is ``slot_value(pk, cell.start)``, its UTC part formatted once a page.
             html.append(
                 f'<label class="slot free"><input type="radio" name="slot" '
-                f'value="{slot_value(row.resource.pk, cell.start)}" required '
-                f'aria-label="{place}, {hour}–{localtime(cell.start + length):%H:%M}, {free}">'
+                f'value="{pk}-{_utc_stamp(cell.start)}" required '
+                f'aria-label="{place}, {hour}–{_hour(cell.start + length, tz)}, {free}">'
                 f'<span aria-hidden="true">{hour}</span></label>'
             )
         else:
@@ -66,7 +82,7 @@ def timeline(row: PlaceRow, duration_minutes: int) -> SafeString:
             mark = {"busy": " ✕", "busy on-break": " ⏸"}.get(state, "")
             html.append(
                 f'<span class="slot {state}"><span aria-hidden="true">{hour}{mark}</span>'
-                f'<span class="visually-hidden">{place}, {hour}–{localtime(cell.end):%H:%M}, '
+                f'<span class="visually-hidden">{place}, {hour}–{_hour(cell.end, tz)}, '
                 f"{said}</span></span>"
             )
     return mark_safe("".join(html))  # noqa: S308 - every variable part is escaped above
@@ -79,6 +95,7 @@ def free_slot_links(row: PlaceRow, duration_minutes: int, book_url: str) -> Safe
     free = escape(gettext("free"))
     place = escape(f"{row.resource.label}, {row.resource.area.name}")
     length = timedelta(minutes=int(duration_minutes))
+    tz = get_current_timezone()
     html = []
     for cell in row.cells:
         if cell.selectable:
@@ -87,7 +104,7 @@ def free_slot_links(row: PlaceRow, duration_minutes: int, book_url: str) -> Safe
             )
             html.append(
                 f'<li><a href="{escape(book_url)}?{escape(query)}">'
-                f"{localtime(cell.start):%H:%M}–{localtime(cell.start + length):%H:%M}"
+                f"{_hour(cell.start, tz)}–{_hour(cell.start + length, tz)}"
                 f'<span class="visually-hidden"> — {place}, {free}</span></a></li>'
             )
     return mark_safe("".join(html))  # noqa: S308 - every variable part is escaped above

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reservations", "0007_waitlist"),
+        ("reservations", "0008_outbox_written_at_sending"),
         ("venues", "0004_waitlist_break_domain_policy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

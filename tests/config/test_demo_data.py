@@ -56,6 +56,31 @@ def test_the_demo_desk_has_patrons_arriving_now_and_nobody_present_before_their_
     reservation_check_in_at_desk(reservation=arriving.first(), user=UserFactory(is_staff=True))
 
 
+def test_the_demo_shows_a_break_a_forecast_and_a_domain_restricted_library(db, clock):
+    """Issue 9's features have something to show from the first run: someone on a break at
+    Démo BU (the library is open on the frozen Monday morning), weeks of validated presence
+    for its forecast, and a library that admits only its university's addresses."""
+    from strapontin.core.clock import now
+    from strapontin.reservations.forecast import occupancy_forecast
+    from strapontin.reservations.models import ReservationState
+    from strapontin.venues.policy import effective_policy, email_domain_allowed
+    from strapontin.venues.schedule import opening_hours_of
+
+    call_command("seed_demo")
+    bu = Establishment.objects.get(slug="demo-bu")
+    (paused,) = Reservation.objects.filter(establishment=bu, state=ReservationState.ON_BREAK)
+    assert paused.break_ends_at > now()
+    assert paused.break_ends_at < paused.end
+    today = now().astimezone(bu.tz).date()
+    (forecast,) = occupancy_forecast(bu, [opening_hours_of(bu, today)], places=110)
+    assert forecast.days_counted == 6
+    assert max(hour.expected for hour in forecast.hours) > 10
+    sciences = Establishment.objects.get(slug="bibliotheque-sciences")
+    policy = effective_policy(sciences)
+    assert email_domain_allowed(policy, "etudiant@etu.univ-demo.fr")
+    assert not email_domain_allowed(policy, "someone@example.org")
+
+
 def test_the_demo_has_a_waitlist_and_cancelling_a_group_room_offers_it_to_the_first(db, clock):
     from strapontin.reservations import services
     from strapontin.reservations.integrity import find_violations

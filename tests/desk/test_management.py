@@ -139,6 +139,8 @@ def policy_data(**overrides):
         "noshow_suspension_days": 7,
         "reminder_minutes_before": 60,
         "fair_window_minutes": 5,
+        "break_max_minutes": 30,
+        "allowed_email_domains": "",
     } | overrides
 
 
@@ -183,3 +185,24 @@ def test_bad_booking_rules_are_refused_with_a_form_error(a, manager, bad):
     assert response.status_code == 400
     assert response.context["policy_form"].errors
     assert not AuditEntry.objects.filter(action="policy.updated").exists()
+
+
+def test_a_manager_sets_the_domains_in_the_booking_rules(a, manager):
+    response = signed_in(manager).post(
+        "/desk/bib-a/gestion/regles/",
+        policy_data(allowed_email_domains="@Univ-Example.fr; etu.univ-example.fr, univ-example.fr"),
+    )
+    assert response.status_code == 302
+    policy = BookingPolicy.objects.get(establishment=a, area__isnull=True)
+    assert policy.allowed_email_domains == "univ-example.fr etu.univ-example.fr"
+    entry = AuditEntry.objects.get(action="policy.updated")
+    assert entry.data["allowed_email_domains"]["new"] == "univ-example.fr etu.univ-example.fr"
+
+
+@pytest.mark.parametrize("bad", ["not a domain", "localhost", "exa_mple.fr", "-x.fr"])
+def test_a_domain_that_is_no_domain_is_a_form_error(a, manager, bad):
+    response = signed_in(manager).post(
+        "/desk/bib-a/gestion/regles/", policy_data(allowed_email_domains=bad)
+    )
+    assert response.status_code == 400
+    assert "allowed_email_domains" in response.context["policy_form"].errors

@@ -1,8 +1,8 @@
 """The lifecycle under any order of events: a hypothesis state machine books (online and at
-the desk), confirms, cancels (patron and staff), validates presence, leaves early, resends
-e-mails, joins the waitlist and takes, declines or lets lapse the places it is offered, moves the
-clock and runs the sweeps, all through the real services on the real
-database. After every step:
+the desk), confirms, cancels (patron and staff), validates presence, takes a break and comes
+back (or not), leaves early, resends e-mails, joins the waitlist and takes, declines or lets
+lapse the places it is offered, moves the clock and runs the sweeps, all through the real
+services on the real database. After every step:
 
 - no two holding reservations of one place overlap (I1), no patron holds two overlapping ones
   and the per-day/per-week limits hold (I2);
@@ -49,9 +49,11 @@ from strapontin.reservations.models import (
 from strapontin.reservations.presence import (
     reservation_check_in,
     reservation_leave_early,
+    reservation_start_break,
 )
 from strapontin.reservations.sweeps import (
     run_sweeps,
+    sweep_lapsed_breaks,
     sweep_no_shows,
     sweep_offers,
     sweep_reminders,
@@ -72,14 +74,16 @@ EMAILS = ["ada@example.org", "bea@example.org", "cyd@example.org"]
 LEGAL_EDGES = {(before, after) for (before, _action), after in TRANSITIONS.items()}
 FIRST_STATES = set(CREATED_AS.values())
 SLOT = timedelta(minutes=30)
-#: What can happen next (booking, arriving and reaching deadlines twice as often as the rest).
+#: What can happen next (booking, arriving, breaks, leaving and reaching deadlines twice as
+#: often as the rest: a break needs presence first, and coming back a break).
 EVENTS = [
     *["book"] * 2,
     "confirm",
     "cancel_by_patron",
     "cancel_by_staff",
     *["check_in"] * 2,
-    "leave_early",
+    *["take_break"] * 2,
+    *["leave_early"] * 2,
     "resend_email",
     "time_passes",
     *["clock_reaches_an_edge"] * 2,
@@ -231,14 +235,29 @@ class ReservationLifecycle(RuleBasedStateMachine):
                     note(f"now {now().astimezone(PARIS):%a %H:%M:%S}")
             return reservation_check_in(reservation=reservation, method=method, actor="patron")
 
-        # A patron who forgot to confirm arrives too.
-        self.act(data, "check_in", Q(state__in=(S.PENDING, S.CONFIRMED)), arrive_and_check_in)
+        # A patron who forgot to confirm arrives too, and one back from a break.
+        self.act(
+            data,
+            "check_in",
+            Q(state__in=(S.PENDING, S.CONFIRMED, S.ON_BREAK)),
+            arrive_and_check_in,
+        )
+
+    def take_break(self, data: st.DataObject) -> None:
+        self.act(
+            data,
+            "take_break",
+            Q(state=S.CHECKED_IN, end__gt=now()),
+            lambda r: reservation_start_break(reservation=r, actor="patron"),
+        )
 
     def leave_early(self, data: st.DataObject) -> None:
+        # From the place or from a break, drawn apart: breaks are rarer than presence.
+        during_break = data.draw(st.booleans(), label="during a break")
         self.act(
             data,
             "leave_early",
-            Q(state=S.CHECKED_IN, end__gt=now()),
+            Q(state=S.ON_BREAK if during_break else S.CHECKED_IN, end__gt=now()),
             lambda r: reservation_leave_early(reservation=r),
         )
 
@@ -286,13 +305,14 @@ class ReservationLifecycle(RuleBasedStateMachine):
     def clock_reaches_an_edge(self, data: st.DataObject) -> None:
         """Deadlines are where the races are: stop the clock just before, at or after one of a
         reservation's (time only moves forward)."""
-        reservation = self.pick(data, Q(state__in=(S.PENDING, S.CONFIRMED, S.OFFERED)))
+        reservation = self.pick(data, Q(state__in=(S.PENDING, S.CONFIRMED, S.OFFERED, S.ON_BREAK)))
         edge = data.draw(
             st.sampled_from(
                 [
                     "checkin_opens_at",
                     "checkin_closes_at",
                     "confirmation_deadline",
+                    "break_ends_at",
                     "offer_deadline",
                     "start",
                     "end",
@@ -310,7 +330,14 @@ class ReservationLifecycle(RuleBasedStateMachine):
     def workers_sweep(self, data: st.DataObject) -> None:
         sweep = data.draw(
             st.sampled_from(
-                [sweep_unconfirmed, sweep_no_shows, sweep_offers, sweep_reminders, run_sweeps]
+                [
+                    sweep_unconfirmed,
+                    sweep_no_shows,
+                    sweep_offers,
+                    sweep_lapsed_breaks,
+                    sweep_reminders,
+                    run_sweeps,
+                ]
             )
         )
         sweep()
@@ -349,18 +376,23 @@ class ReservationLifecycle(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_any_order_of_events_keeps_the_lifecycle_and_its_invariants() -> None:
-    run_state_machine_as_test(
-        ReservationLifecycle,
-        settings=settings(
-            max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", "30")),
-            stateful_step_count=int(os.environ.get("STATE_MACHINE_STEPS", "30")),
-            deadline=None,
-            database=None,
-            # Repeatable by default (CI included); STATE_MACHINE_RANDOM=1 explores new orders.
-            derandomize=os.environ.get("STATE_MACHINE_RANDOM") != "1",
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    # Three repeatable runs of different lengths: with the waitlist's and the break's states,
+    # one run of 30 short examples no longer reached every edge; the longer ones explore other
+    # orders, and every step of each is checked (about 25 s in all, against 20 s for one).
+    examples = int(os.environ.get("STATE_MACHINE_EXAMPLES", "30"))
+    for steps in (int(os.environ.get("STATE_MACHINE_STEPS", "30")), 40, 50):
+        run_state_machine_as_test(
+            ReservationLifecycle,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=steps,
+                deadline=None,
+                database=None,
+                # Repeatable by default (CI included); STATE_MACHINE_RANDOM=1 explores new orders.
+                derandomize=os.environ.get("STATE_MACHINE_RANDOM") != "1",
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
     # The run went everywhere the diagram goes, so the checks above were exercised on each edge.
     taken = {edge for edge in SEEN if isinstance(edge, tuple)}
     assert taken == LEGAL_EDGES, sorted(SEEN.items(), key=str)

@@ -26,6 +26,7 @@ StateName = Literal[
     "expired",
     "no_show",
     "cancelled",
+    "on_break",
     # A freed place held for a waitlist patron (or a closure's rebooking), to be taken.
     "offered",
 ]

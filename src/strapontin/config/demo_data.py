@@ -11,6 +11,7 @@ from django.db import transaction
 
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
+from strapontin.core.models import AuditEntry
 from strapontin.reservations.models import (
     CheckinMethod,
     Patron,
@@ -119,6 +120,104 @@ def _sample_reservation(
     )
 
 
+def _patron_on_a_break(establishment: Establishment, seat: Resource, start: datetime) -> None:
+    """Someone who validated presence and stepped out for a while: the grid and the desk show
+    "en pause jusqu'à …" on that place (only while the library is open, and until the break
+    ends: not back by then, the place goes back to the others like any other)."""
+    policy = effective_policy(establishment)
+    moment = now()
+    until = moment + timedelta(minutes=min(20, policy.break_max_minutes))
+    end = start + timedelta(hours=3)
+    closing = next(
+        (o.end for o in opening_hours_of(establishment, start.date()).openings if o.end > start),
+        None,
+    )
+    if not policy.break_max_minutes or closing is None or min(end, closing) <= until:
+        return
+    patron, _created = Patron.objects.get_or_create(
+        email="en-pause@demo.strapontin.localhost", defaults={"verified_at": moment}
+    )
+    _sample_reservation(establishment, seat, patron, start, min(end, closing), present=True)
+    seeded = Reservation.objects.get(resource=seat, patron=patron, start=start)
+    # A transition of the demo's own, through no service: seeded data, audited like the
+    # real one so that `strapontin verify_data` reads it (integrity.TRANSITIONS).
+    Reservation.objects.filter(pk=seeded.pk).update(
+        state=ReservationState.ON_BREAK, break_ends_at=until
+    )
+    log_action(
+        seeded,
+        "reservation.break_started",
+        actor=patron.email,
+        establishment_id=establishment.pk,
+        reason="demo data",
+    )
+
+
+def _past_presence(establishment: Establishment, rng: random.Random, weeks: int = 6) -> None:
+    """Six weeks of validated presence, busier mid-day and early in the week, so that the
+    establishment page has a forecast to show from the first run. Once: skipped when any
+    reservation before today exists."""
+    tz = establishment.tz
+    today = now().astimezone(tz).date()
+    first = today - timedelta(weeks=weeks)
+    if Reservation.objects.filter(
+        establishment=establishment, start__lt=datetime.combine(today, time(0), tzinfo=tz)
+    ).exists():
+        return
+    seats = list(establishment.resources.filter(kind=ResourceKind.SEAT))
+    patrons = [
+        Patron.objects.get_or_create(
+            email=f"habitue{n}@demo.strapontin.localhost", defaults={"verified_at": now()}
+        )[0]
+        for n in range(1, 81)
+    ]
+    rows = []
+    for offset in range((today - first).days):
+        day = first + timedelta(days=offset)
+        busy = 0.45 - 0.05 * day.weekday()
+        for opening in opening_hours_of(establishment, day).openings:
+            hour = opening.start
+            while hour + timedelta(hours=2) <= opening.end:
+                # The afternoon peak: fewer people at opening and in the evening.
+                peak = 1 - abs(hour.hour - 14) / 8
+                used = [seat for seat in seats if rng.random() < busy * peak / 1.2]
+                # One seat and one patron at most once per block: no overlap (I1, I2).
+                for seat, patron in zip(used, rng.sample(patrons, len(patrons)), strict=False):
+                    rows.append(
+                        Reservation(
+                            establishment=establishment,
+                            resource=seat,
+                            patron=patron,
+                            start=hour,
+                            end=hour + timedelta(hours=2),
+                            state=ReservationState.CHECKED_IN,
+                            created_at=hour - timedelta(days=1),
+                            confirmed_at=hour - timedelta(days=1),
+                            checkin_opens_at=hour - timedelta(minutes=15),
+                            checkin_closes_at=hour + timedelta(minutes=30),
+                            checked_in_at=hour + timedelta(minutes=rng.randrange(0, 20)),
+                            checkin_method=CheckinMethod.QR,
+                        )
+                    )
+                hour += timedelta(hours=2)
+    created = Reservation.objects.bulk_create(rows, batch_size=500)
+    AuditEntry.objects.bulk_create(
+        (
+            AuditEntry(
+                created_at=now(),
+                action="reservation.seeded",
+                actor_label="system",
+                establishment_id=establishment.pk,
+                subject_type=Reservation._meta.label_lower,
+                subject_id=reservation.pk,
+                reason="demo data",
+            )
+            for reservation in created
+        ),
+        batch_size=500,
+    )
+
+
 def _sample_reservations(establishment: Establishment, rng: random.Random) -> None:
     """Some of today's and tomorrow's places already taken, so the grid looks lived-in, and a
     few patrons arriving now, so that the front desk has presence to validate."""
@@ -164,7 +263,11 @@ def _sample_reservations(establishment: Establishment, rng: random.Random) -> No
             o.end for o in opening_hours_of(establishment, day).openings if o.end > arriving
         )
         free = [seat for seat in seats if seat not in sampled]
-        for index, seat in enumerate(rng.sample(free, k=min(3, len(free)))):
+        arrivals = rng.sample(free, k=min(4, len(free)))
+        under_way = [s for s in starts if s <= now()]
+        if under_way and len(arrivals) == 4:
+            _patron_on_a_break(establishment, arrivals.pop(), under_way[-1])
+        for index, seat in enumerate(arrivals[:3]):
             patron, _created = Patron.objects.get_or_create(
                 email=f"arrivee{index + 1}@demo.strapontin.localhost",
                 defaults={"verified_at": now()},
@@ -221,7 +324,8 @@ def seed_demo() -> list[Establishment]:
             "name": "Bibliothèque des Sciences",
             "organisation": "Université de démonstration",
             "address": "4 avenue des Sciences, 75013 Paris",
-            "description": "Salle de lecture et salles de travail en groupe.",
+            "description": "Salle de lecture et salles de travail en groupe, réservées aux "
+            "étudiants et personnels de l'université (adresses @univ-demo.fr).",
             "checkin_code": "SCIENC",
         },
     )
@@ -229,13 +333,20 @@ def seed_demo() -> list[Establishment]:
     BookingPolicy.objects.get_or_create(
         establishment=sciences,
         area=None,
-        defaults={"slot_minutes": 60, "min_duration_minutes": 60, "max_duration_minutes": 180},
+        defaults={
+            "slot_minutes": 60,
+            "min_duration_minutes": 60,
+            "max_duration_minutes": 180,
+            # A domain-restricted library: students at etu.univ-demo.fr book too (subdomain).
+            "allowed_email_domains": "univ-demo.fr",
+        },
     )
     reading, _created = Area.objects.get_or_create(
         establishment=sciences, name="Salle de lecture", defaults={"position": 1}
     )
     _seats(reading, 24, features, rng)
 
+    _past_presence(bu, rng)
     campus = _fair_opening_library(features, rng)
 
     _sample_reservations(bu, rng)

@@ -4,7 +4,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import DomainNameValidator, MaxValueValidator
 from django.utils.translation import get_language, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -340,8 +341,34 @@ class PolicyForm(forms.ModelForm):
             "reminder_minutes_before",
             "fair_opening",
             "fair_window_minutes",
+            "break_max_minutes",
+            "allowed_email_domains",
         ]
         widgets = {"day_opens_at": forms.TimeInput(attrs={"type": "time"})}
+
+    def clean_allowed_email_domains(self) -> str:
+        """One spelling, whatever was typed: "@Univ.fr, etu.univ.fr" → "univ.fr etu.univ.fr"."""
+        raw = self.cleaned_data.get("allowed_email_domains") or ""
+        domains = []
+        for domain in raw.replace(",", " ").replace(";", " ").lower().split():
+            domain = domain.lstrip("@").strip(".")
+            try:
+                DomainNameValidator(accept_idna=False)(domain)
+            except ValidationError:
+                raise ValidationError(
+                    _("“%(domain)s” is not a domain name, such as univ-example.fr."),
+                    code="invalid_domain",
+                    params={"domain": domain},
+                ) from None
+            if "." not in domain:
+                raise ValidationError(
+                    _("“%(domain)s” is not a domain name, such as univ-example.fr."),
+                    code="invalid_domain",
+                    params={"domain": domain},
+                )
+            if domain not in domains:
+                domains.append(domain)
+        return " ".join(domains)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -21,6 +21,8 @@ class DeskRow:
     state: str
     can_check_in: bool
     can_cancel: bool
+    #: Present now, no break taken yet: the desk can start one for the patron.
+    can_start_break: bool = False
 
     @property
     def state_label(self) -> str:
@@ -34,6 +36,8 @@ class DeskDay:
     expected: int
     #: Presence validated and not over: in the library now.
     present: int
+    #: Out on a short break, the place kept for them.
+    on_break: int = 0
 
 
 def search_q(query: str) -> Q:
@@ -64,9 +68,15 @@ def desk_day(establishment: Establishment, day: date, moment: datetime, query: s
                 # A pending reservation needs the patron's confirmation first, and presence
                 # counts from the window's opening (the service says so): the desk is offered
                 # what it can do now.
-                can_check_in=state == ReservationState.CONFIRMED
-                and reservation.checkin_opens_at <= moment < reservation.end,
+                can_check_in=(
+                    state == ReservationState.CONFIRMED
+                    and reservation.checkin_opens_at <= moment < reservation.end
+                )
+                or state == ReservationState.ON_BREAK,
                 can_cancel=state in (ReservationState.PENDING, ReservationState.CONFIRMED)
+                and reservation.end > moment,
+                can_start_break=state == ReservationState.CHECKED_IN
+                and reservation.break_ends_at is None
                 and reservation.end > moment,
             )
         )
@@ -81,6 +91,7 @@ def desk_day(establishment: Establishment, day: date, moment: datetime, query: s
         present=sum(
             1 for r in rows if r.state == ReservationState.CHECKED_IN and r.reservation.end > moment
         ),
+        on_break=sum(1 for r in rows if r.state == ReservationState.ON_BREAK),
     )
 
 
@@ -148,6 +159,7 @@ def desk_timeline(
         ReservationState.PENDING,
         ReservationState.CONFIRMED,
         ReservationState.CHECKED_IN,
+        ReservationState.ON_BREAK,
         ReservationState.RELEASED,
         ReservationState.OFFERED,
     }

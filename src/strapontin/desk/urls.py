@@ -9,6 +9,7 @@ urlpatterns = [
     path("<slug:slug>/", views.day, name="day"),
     path("<slug:slug>/reservations/<str:reference>/valider/", views.check_in, name="check_in"),
     path("<slug:slug>/reservations/<str:reference>/annuler/", views.cancel, name="cancel"),
+    path("<slug:slug>/reservations/<str:reference>/pause/", views.start_break, name="start_break"),
     path("<slug:slug>/suspensions/<int:pk>/lever/", views.suspension_lift, name="suspension_lift"),
     path("<slug:slug>/affiche/", codes_views.poster, name="poster"),
     path("<slug:slug>/kiosque/", codes_views.kiosk_link_issue, name="kiosk_link_issue"),

@@ -206,6 +206,35 @@ def check_in(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
     return HttpResponseRedirect(desk_url(establishment, request.POST))
 
 
+@require_POST
+@login_required
+def start_break(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
+    """A present patron tells the desk they step out: the place is kept until the break ends."""
+    establishment = establishment_for(request, slug)
+    reservation = _reservation(establishment, reference)
+    try:
+        paused = presence.reservation_start_break(
+            reservation=reservation, actor=staff_user(request)
+        )
+    except DomainError as error:
+        messages.error(
+            request,
+            _("No break for %(email)s: %(problem)s")
+            % {"email": reservation.patron.email, "problem": error.message},
+        )
+    else:
+        assert paused.break_ends_at is not None
+        messages.success(
+            request,
+            _("%(email)s is on a break until %(time)s; validate the presence again on return.")
+            % {
+                "email": reservation.patron.email,
+                "time": date_format(paused.break_ends_at.astimezone(establishment.tz), "H:i"),
+            },
+        )
+    return HttpResponseRedirect(desk_url(establishment, request.POST))
+
+
 def cancel_reason(data: QueryDict) -> str:
     """A preset, free text, or both ("Exceptional closure: water leak"), in the staff member's
     language: the one the preset is written in."""

@@ -21,7 +21,7 @@ from strapontin.core.errors import DomainError
 from strapontin.public import session
 from strapontin.public.views import _owned
 from strapontin.reservations import presence
-from strapontin.reservations.models import Patron, Reservation
+from strapontin.reservations.models import Patron, Reservation, ReservationState
 from strapontin.venues import codes
 from strapontin.venues.models import CheckinMode, Establishment
 
@@ -74,7 +74,13 @@ def _pending_checkin(request: HttpRequest, establishment: Establishment) -> Rese
         for patron in _known_patrons(request)
         if (r := presence.reservation_for_checkin(establishment, patron, moment)) is not None
     ]
-    found.sort(key=lambda r: (not (r.checkin_opens_at <= moment < r.checkin_closes_at), r.start))
+    found.sort(
+        key=lambda r: (
+            r.state != ReservationState.ON_BREAK,
+            not (r.checkin_opens_at <= moment < r.checkin_closes_at),
+            r.start,
+        )
+    )
     return found[0] if found else None
 
 
@@ -167,6 +173,31 @@ def leave_early(request: HttpRequest, reference: str) -> HttpResponse:
         messages.success(request, _("Thank you: your place is free for others now."))
     except DomainError as error:
         messages.error(request, error.message)
+    return redirect("public:my_reservations")
+
+
+@require_POST
+def take_break(request: HttpRequest, reference: str) -> HttpResponse:
+    """ "Faire une pause": the place is kept until the break ends; validating presence again
+    (the same QR code, code or desk) before then is coming back."""
+    reservation = _owned(request, reference)
+    try:
+        paused = presence.reservation_start_break(
+            reservation=reservation, actor=reservation.patron.email
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        assert paused.break_ends_at is not None
+        messages.success(
+            request,
+            _(
+                "Your place is kept until %(time)s. When you are back, validate your presence "
+                "again (QR code, establishment code or front desk), or the place will go to "
+                "someone else."
+            )
+            % {"time": f"{paused.break_ends_at.astimezone(paused.establishment.tz):%H:%M}"},
+        )
     return redirect("public:my_reservations")
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path(
         "mes-reservations/<str:reference>/liberer/", checkin_views.leave_early, name="leave_early"
     ),
+    path("mes-reservations/<str:reference>/pause/", checkin_views.take_break, name="take_break"),
     path("mes-reservations/oublier/", views.forget_browser, name="forget_browser"),
     path(
         "mes-reservations/<str:reference>/place-gardee/",

@@ -27,15 +27,16 @@ from strapontin.public.forms import (
     parse_slot,
     slot_value,
 )
-from strapontin.reservations import lottery, selectors, services, waitlist
+from strapontin.reservations import forecast, lottery, selectors, services, waitlist
 from strapontin.reservations.models import (
     DemoMail,
     Patron,
     Reservation,
+    ReservationState,
     Suspension,
 )
-from strapontin.venues.models import Establishment, Feature, Resource, ResourceKind
-from strapontin.venues.policy import effective_policy, last_bookable_day
+from strapontin.venues.models import BookingPolicy, Establishment, Feature, Resource, ResourceKind
+from strapontin.venues.policy import allowed_domains, effective_policy, last_bookable_day
 from strapontin.venues.schedule import opening_hours_of
 
 View = Callable[..., HttpResponseBase]
@@ -47,6 +48,12 @@ def _language() -> str:
 
 def _establishment(slug: str) -> Establishment:
     return get_object_or_404(Establishment, slug=slug, is_active=True)
+
+
+def _domains_label(policy: BookingPolicy) -> str:
+    """ "@univ-example.fr, @etu.univ-example.fr" where booking is restricted, else empty: said
+    up front, so that nobody fills in the form with an address that will be refused."""
+    return ", ".join(f"@{domain}" for domain in allowed_domains(policy))
 
 
 # --- Establishments -------------------------------------------------------------------------
@@ -66,15 +73,26 @@ def establishments(request: HttpRequest) -> HttpResponse:
 @require_safe
 def establishment(request: HttpRequest, slug: str) -> HttpResponse:
     place = _establishment(slug)
-    today = now().astimezone(place.tz).date()
+    moment = now()
+    today = moment.astimezone(place.tz).date()
+    week = [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)]
+    occupancy = selectors.occupancy_now(place)
+    forecasts = forecast.occupancy_forecast(place, week[:2], occupancy.places)
+    this_hour = moment.astimezone(place.tz).hour
     return render(
         request,
         "public/establishment.html",
         {
             "establishment": place,
-            "today_hours": opening_hours_of(place, today),
-            "week": [opening_hours_of(place, today + timedelta(days=d)) for d in range(7)],
-            "occupancy": selectors.occupancy_now(place),
+            "today_hours": week[0],
+            "week": week,
+            "occupancy": occupancy,
+            "forecasts": forecasts,
+            "forecast_rows": forecast.forecast_rows(forecasts),
+            "forecast_weeks": forecast.FORECAST_WEEKS,
+            "this_hour": this_hour,
+            "usual_now": next((h for h in forecasts[0].hours if h.start.hour == this_hour), None),
+            "domains_label": _domains_label(effective_policy(place)),
             **lottery_views.fair_opening_context(place),
         },
     )
@@ -85,6 +103,9 @@ def live_occupancy(request: HttpRequest, slug: str) -> JsonResponse:
     """A public feed of the live figures, for campus apps and screens at the entrance."""
     place = _establishment(slug)
     figures = selectors.occupancy_now(place)
+    today = figures.at.astimezone(place.tz).date()
+    days = [opening_hours_of(place, today + timedelta(days=d)) for d in range(2)]
+    forecasts = forecast.occupancy_forecast(place, days, figures.places)
     response = JsonResponse(
         {
             "establishment": place.slug,
@@ -95,6 +116,27 @@ def live_occupancy(request: HttpRequest, slug: str) -> JsonResponse:
             "free_now": figures.free_now,
             "present": figures.present,
             "expected": figures.expected,
+            "on_break": figures.on_break,
+            # Places in use on average, hour by hour, on the same weekday of recent weeks.
+            "forecast": {
+                "weeks": forecast.FORECAST_WEEKS,
+                "days": [
+                    {
+                        "date": day.day.isoformat(),
+                        "days_counted": day.days_counted,
+                        "hours": [
+                            {
+                                "start": hour.start.isoformat(),
+                                "end": hour.end.isoformat(),
+                                "expected": round(hour.expected, 1),
+                                "percent": hour.percent,
+                            }
+                            for hour in day.hours
+                        ],
+                    }
+                    for day in forecasts
+                ],
+            },
         }
     )
     response["Access-Control-Allow-Origin"] = "*"
@@ -220,6 +262,7 @@ def reservation_grid(request: HttpRequest, slug: str) -> HttpResponse:
             "as_grid_query": as_grid_query.urlencode(),
             "as_list_query": as_list_query.urlencode(),
             **lottery_views.fair_opening_context(place),
+            "domains_label": _domains_label(policy),
         },
     )
 
@@ -267,6 +310,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
         "end": end,
         "duration": duration,
         "slot": slot_value(resource.pk, start),
+        "domains_label": _domains_label(effective_policy(place, resource.area)),
         "grid_url": f"{grid_url}?{urlencode({'date': start.astimezone(place.tz).date()})}",
     }
     if request.method != "POST":
@@ -375,6 +419,14 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
         patron_ids=[known] if known else [],
         reservation_ids=session.remembered_reservation_ids(request),
     )
+    for reservation in upcoming:
+        # Offered only where it can be taken: present now, no break yet, breaks allowed here.
+        reservation.break_minutes = (  # type: ignore[attr-defined]
+            effective_policy(reservation.establishment, reservation.resource.area).break_max_minutes
+            if reservation.state == ReservationState.CHECKED_IN
+            and reservation.break_ends_at is None
+            else 0
+        )
     return render(
         request,
         "public/my_reservations.html",

@@ -122,8 +122,9 @@ def write_confirmed(reservation: Reservation) -> Written:
 WRITERS.update(confirmation_request=write_confirmation_request, confirmed=write_confirmed)
 
 
-def send_cancelled(reservation: Reservation) -> None:
-    """Says why: by the patron, by staff (with their reason), or not confirmed in time."""
+def send_cancelled(reservation: Reservation, cause: str = "") -> None:
+    """Says why: by the patron, by staff (with their reason), not confirmed in time, not
+    validated in time, or not back from a break in time (``cause``, else by its state)."""
     context = _context(reservation)
     context["reservation_url"] = absolute_url(
         reverse("public:reservation", kwargs={"slug": reservation.establishment.slug})
@@ -150,7 +151,7 @@ def send_cancelled(reservation: Reservation) -> None:
             "take_url": _link(TokenPurpose.OFFER, offer, offer.offer_deadline),
         }
     queue_email(
-        cause=f"reservation.{reservation.state}",
+        cause=cause or f"reservation.{reservation.state}",
         to=reservation.patron.email,
         template="cancelled",
         context=context,

@@ -3,9 +3,9 @@ backup (``strapontin verify_data``), and after every step of the tests' state ma
 
 The database and the services guard these invariants as things happen; this module reads what
 is stored and says where it does not hold. It replays every reservation's audit trail through
-the lifecycle of DESIGN.md (pending → confirmed → checked_in → released, and the endings), so
-a state reached without its audited transition, or an e-mail sent for no cause (or not sent),
-shows up here."""
+the lifecycle of DESIGN.md (pending → confirmed → checked_in ⇄ on_break → released, and the
+endings), so a state reached without its audited transition, or an e-mail sent for no cause
+(or not sent), shows up here."""
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -58,6 +58,10 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.CONFIRMED, "reservation.cancelled_by_patron"): S.CANCELLED,
     (S.CONFIRMED, "reservation.cancelled_by_staff"): S.CANCELLED,
     (S.CHECKED_IN, "reservation.released"): S.RELEASED,
+    (S.CHECKED_IN, "reservation.break_started"): S.ON_BREAK,
+    (S.ON_BREAK, "reservation.back_from_break"): S.CHECKED_IN,
+    (S.ON_BREAK, "reservation.released"): S.RELEASED,
+    (S.ON_BREAK, "reservation.break_over"): S.RELEASED,
     (S.OFFERED, "reservation.offer_taken"): S.CONFIRMED,
     (S.OFFERED, "reservation.offer_lapsed"): S.EXPIRED,
     (S.OFFERED, "reservation.offer_declined"): S.CANCELLED,
@@ -71,6 +75,7 @@ EMAIL_OF_ACTION: dict[str, str] = {
     "reservation.booked_at_desk": "reservation.confirmed",
     "reservation.expired": "reservation.expired",
     "reservation.no_show": "reservation.no_show",
+    "reservation.break_over": "reservation.break_over",
     "reservation.cancelled_by_patron": "reservation.cancelled",
     "reservation.cancelled_by_staff": "reservation.cancelled",
     "reservation.offered": "reservation.offered",
@@ -150,10 +155,12 @@ def _fields_problems(row: Row) -> list[str]:
     problems = []
     if state == S.PENDING and row["confirmation_deadline"] is None:
         problems.append("pending without a confirmation deadline")
-    if state in (S.CONFIRMED, S.CHECKED_IN) and row["confirmed_at"] is None:
+    if state in (S.CONFIRMED, S.CHECKED_IN, S.ON_BREAK) and row["confirmed_at"] is None:
         problems.append(f"{state} without confirmed_at")
-    if state in (S.CHECKED_IN, S.RELEASED) and row["checked_in_at"] is None:
+    if state in (S.CHECKED_IN, S.ON_BREAK, S.RELEASED) and row["checked_in_at"] is None:
         problems.append(f"{state} without checked_in_at")
+    if state == S.ON_BREAK and row["break_ends_at"] is None:
+        problems.append("on_break without break_ends_at")
     if state == S.OFFERED and row["offer_deadline"] is None:
         problems.append("offered without an offer deadline")
     if state in ENDED_STATES and row["ended_at"] is None:
@@ -180,6 +187,7 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
             "confirmed_at",
             "checked_in_at",
             "checkin_closes_at",
+            "break_ends_at",
             "offer_deadline",
             "ended_at",
             "reminder_sent_at",
@@ -196,6 +204,7 @@ def find_violations(*, using: str = "default", moment: datetime | None = None) -
         if not (
             (r["state"] == S.PENDING and (r["confirmation_deadline"] or moment) <= moment)
             or (r["state"] == S.CONFIRMED and r["checkin_closes_at"] <= moment)
+            or (r["state"] == S.ON_BREAK and (r["break_ends_at"] or moment) <= moment)
             or (r["state"] == S.OFFERED and (r["offer_deadline"] or moment) <= moment)
         )
     ]

@@ -105,6 +105,8 @@ class CheckinMethod(models.TextChoices):
 class CancelCause(models.TextChoices):
     PATRON = "patron", _("Cancelled by you")
     STAFF = "staff", _("Cancelled by the library staff")
+    #: The place was released because the patron was not back when their break ended.
+    BREAK_OVER = "break", _("Not back from a break in time")
 
 
 class Reservation(models.Model):
@@ -153,6 +155,7 @@ class Reservation(models.Model):
         editable=False,
     )
     offer_deadline = models.DateTimeField(_("held until"), null=True, blank=True, editable=False)
+    #: While on a break, when it ends; kept afterwards, so that a reservation has one break.
     break_ends_at = models.DateTimeField(
         _("on a break until"), null=True, blank=True, editable=False
     )
@@ -191,6 +194,7 @@ class Reservation(models.Model):
             models.Index(fields=["patron", "end"], name="reservation_patron_end_idx"),
             models.Index(fields=["state", "confirmation_deadline"], name="reservation_state_idx"),
             models.Index(fields=["state", "checkin_closes_at"], name="reservation_noshow_idx"),
+            models.Index(fields=["state", "break_ends_at"], name="reservation_break_idx"),
         ]
 
     def __str__(self) -> str:

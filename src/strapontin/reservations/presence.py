@@ -1,5 +1,6 @@
 """Presence: validating it on arrival (QR code, establishment code, entrance screen, front
-desk), leaving early, reminders and lifting a suspension. The same shape as services.py:
+desk), a short break and coming back from it, leaving early, reminders and lifting a
+suspension. The same shape as services.py:
 guard → atomic → lock → re-check → mutate → audit → outbox."""
 
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from strapontin.reservations.models import (
     Suspension,
 )
 from strapontin.reservations.services import (
+    _break_over,
     _expire,
     _freed,
     _locked,
@@ -46,7 +48,20 @@ def reservation_check_in(
         current = _locked(reservation)
         if current.state == ReservationState.CHECKED_IN:
             return current
-        if current.state == ReservationState.PENDING:
+        if current.state == ReservationState.ON_BREAK:
+            assert current.break_ends_at is not None
+            if current.break_ends_at > moment:
+                return _back_from_break(current, method, actor)
+            _break_over(current, moment)
+            outcome = DomainError(
+                "break_over",
+                _(
+                    "Too late: your break ended at %(time)s, and the place has gone back to "
+                    "the others."
+                )
+                % {"time": _hhmm(current.break_ends_at, current)},
+            )
+        elif current.state == ReservationState.PENDING:
             assert current.confirmation_deadline is not None
             if current.confirmation_deadline <= moment:
                 _expire(current, moment)
@@ -97,11 +112,91 @@ def reservation_check_in(
     raise outcome
 
 
+def _back_from_break(
+    reservation: Reservation, method: CheckinMethod, actor: AbstractBaseUser | str
+) -> Reservation:
+    """Presence validated again during the break: the place is the patron's as before."""
+    reservation.state = ReservationState.CHECKED_IN
+    reservation.save(update_fields=["state"])
+    log_action(
+        reservation,
+        "reservation.back_from_break",
+        actor=actor,
+        establishment_id=reservation.establishment_id,
+        data={"method": method},
+    )
+    return reservation
+
+
+def reservation_start_break(
+    *, reservation: Reservation, actor: AbstractBaseUser | str
+) -> Reservation:
+    """A checked-in patron steps out (lunch, a lecture) and keeps the place until the break
+    ends, up to the policy's longest break. One break per reservation: a second would let a
+    place be kept empty all day by validating once an hour. The break must end before the
+    reservation does, so that coming back always means something; a repeated request during
+    the break is a no-op."""
+    moment = now()
+    with transaction.atomic():
+        current = _locked(reservation)
+        if current.state == ReservationState.ON_BREAK and (
+            current.break_ends_at is not None and current.break_ends_at > moment
+        ):
+            return current
+        if current.state != ReservationState.CHECKED_IN or current.end <= moment:
+            raise DomainError(
+                "not_checked_in", _("Only a place you are using now can be kept for a break.")
+            )
+        policy = effective_policy(current.establishment, current.resource.area)
+        if not policy.break_max_minutes:
+            raise DomainError("breaks_not_allowed", _("Breaks are not offered here."))
+        if current.break_ends_at is not None:
+            raise DomainError(
+                "break_already_taken", _("You have already taken the break of this reservation.")
+            )
+        ends = moment + timedelta(minutes=policy.break_max_minutes)
+        if ends >= current.end:
+            raise DomainError(
+                "break_too_late",
+                _(
+                    "Your reservation ends before a break would: free the place if you leave, "
+                    "so that someone else can use it."
+                ),
+            )
+        current.state = ReservationState.ON_BREAK
+        current.break_ends_at = ends
+        current.save(update_fields=["state", "break_ends_at"])
+        log_action(
+            current,
+            "reservation.break_started",
+            actor=actor,
+            establishment_id=current.establishment_id,
+            data={"until": ends.isoformat()},
+        )
+        return current
+
+
+def reservation_end_lapsed_break(*, reservation: Reservation) -> bool:
+    """The break ended without presence validated again (the sweep); False if it has moved
+    on meanwhile. Availability already treats the place as free (I5)."""
+    moment = now()
+    with transaction.atomic():
+        current = _locked(reservation, skip_locked=True)
+        if current is None or current.state != ReservationState.ON_BREAK:
+            return False
+        assert current.break_ends_at is not None
+        if current.break_ends_at > moment:
+            return False
+        _break_over(current, moment)
+        return True
+
+
 def reservation_for_checkin(
     establishment: Establishment, patron: Patron, moment: datetime
 ) -> Reservation | None:
-    """The patron's reservation here that a check-in now is about: the one whose window is
-    open, else the next one today (to say when), else the one that just closed."""
+    """The patron's reservation here that a check-in now is about: the one on a break, else
+    the one whose window is open, else the next one today (to say when), else the one that
+    just closed."""
     mine = Reservation.objects.filter(
         establishment=establishment,
         patron=patron,
@@ -109,12 +204,15 @@ def reservation_for_checkin(
             ReservationState.CONFIRMED,
             ReservationState.CHECKED_IN,
             ReservationState.PENDING,
+            ReservationState.ON_BREAK,
         ),
         end__gt=moment,
     ).select_related("resource__area", "establishment", "patron")
     open_now = mine.filter(checkin_opens_at__lte=moment, checkin_closes_at__gt=moment)
     return (
-        open_now.order_by("start").first()
+        # Back from a break first: validating again is what keeps the place.
+        mine.filter(state=ReservationState.ON_BREAK).order_by("start").first()
+        or open_now.order_by("start").first()
         or mine.filter(checkin_opens_at__gt=moment, start__lt=moment + timedelta(hours=12))
         .order_by("start")
         .first()
@@ -165,7 +263,17 @@ def reservation_leave_early(*, reservation: Reservation) -> Reservation:
         current = _locked(reservation)
         if current.state == ReservationState.RELEASED:
             return current
-        if current.state != ReservationState.CHECKED_IN or current.end <= moment:
+        if (
+            current.state == ReservationState.ON_BREAK
+            and current.break_ends_at is not None
+            and current.break_ends_at <= moment
+        ):
+            _break_over(current, moment)
+            return current
+        if (
+            current.state not in (ReservationState.CHECKED_IN, ReservationState.ON_BREAK)
+            or current.end <= moment
+        ):
             raise DomainError(
                 "not_checked_in", _("Only a place you are using now can be released.")
             )

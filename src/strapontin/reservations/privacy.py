@@ -223,7 +223,7 @@ def _end_holding(patron: Patron, moment: datetime) -> int:
         patron=patron, state__in=HOLDING_STATES, end__gt=moment
     ).select_related("patron", "resource__area", "establishment"):
         try:
-            if reservation.state == ReservationState.CHECKED_IN:
+            if reservation.state in (ReservationState.CHECKED_IN, ReservationState.ON_BREAK):
                 presence.reservation_leave_early(reservation=reservation)
             elif reservation.state == ReservationState.OFFERED:
                 waitlist.offer_decline(reservation=reservation)

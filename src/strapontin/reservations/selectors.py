@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from strapontin.core.clock import now
 from strapontin.reservations.models import HOLDING_STATES, Reservation, ReservationState
@@ -36,6 +36,8 @@ class Cell(NamedTuple):
     free: bool
     past: bool
     selectable: bool
+    #: Taken by a patron on a break until then ("en pause jusqu'à 13:20").
+    break_until: datetime | None = None
 
 
 @dataclass
@@ -48,6 +50,11 @@ class PlaceRow:
     @property
     def free_count(self) -> int:
         return sum(cell.selectable for cell in self.cells)
+
+    @property
+    def break_until(self) -> datetime | None:
+        """When the break of the patron holding this place now ends, if they are on one."""
+        return next((cell.break_until for cell in self.cells if cell.break_until), None)
 
 
 @dataclass
@@ -62,6 +69,10 @@ class DayGrid:
     page: int
     pages: int
     durations: list[int] = field(default_factory=list)
+
+    @property
+    def has_breaks(self) -> bool:
+        return any(row.break_until for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -121,21 +132,30 @@ def day_grid(
     closed_by_area = _closed_slots_by_area(establishment, day, starts, step)
     day_start, day_end = day_bounds(day, tz)
 
-    def cells_of(taken: set[int]) -> list[Cell]:
+    def cells_of(taken: set[int], paused: dict[int, datetime] | None = None) -> list[Cell]:
         # run[i]: how many free slots follow one another from i on; a start is selectable
         # when ``need`` of them do.
         run = [0] * (len(starts) + 1)
         for i in range(len(starts) - 1, -1, -1):
             if i not in taken:
                 run[i] = 1 + (run[i + 1] if i + 1 < len(starts) and continues[i + 1] else 0)
+        paused = paused or {}
         return [
-            Cell(start, start + step, run[i] > 0, past[i], run[i] >= need and not past[i])
+            Cell(
+                start,
+                start + step,
+                run[i] > 0,
+                past[i],
+                run[i] >= need and not past[i],
+                paused.get(i),
+            )
             for i, start in enumerate(starts)
         ]
 
     places = list(matching_places(establishment, filters).values_list("pk", "area_id"))
+    paused: dict[int, dict[int, datetime]] = defaultdict(dict)
     if filters.available_only:
-        busy = _busy_slots(establishment, None, day_start, day_end, starts, step, moment)
+        busy = _busy_slots(establishment, None, day_start, day_end, starts, step, moment, paused)
         places = [
             (pk, area_id)
             for pk, area_id in places
@@ -150,13 +170,13 @@ def day_grid(
     shown = places[(page - 1) * per_page : page * per_page]
     ids = [pk for pk, _area_id in shown]
     if not filters.available_only:
-        busy = _busy_slots(establishment, ids, day_start, day_end, starts, step, moment)
+        busy = _busy_slots(establishment, ids, day_start, day_end, starts, step, moment, paused)
     resources = Resource.objects.filter(pk__in=ids).select_related("area").in_bulk()
     features = _features_of(ids)
     rows = []
     for pk, area_id in shown:
         taken = busy.get(pk, set()) | closed_by_area.get(area_id, set())
-        rows.append(PlaceRow(resources[pk], cells_of(taken), features.get(pk, [])))
+        rows.append(PlaceRow(resources[pk], cells_of(taken, paused.get(pk)), features.get(pk, [])))
     return DayGrid(
         establishment=establishment,
         day=day,
@@ -217,10 +237,12 @@ def _busy_slots(
     starts: list[datetime],
     step: timedelta,
     moment: datetime,
+    paused: dict[int, dict[int, datetime]] | None = None,
 ) -> dict[int, set[int]]:
     """Slot indexes each place (of ``place_ids``, or all) is held for; one query served by the
     (establishment, start) index: a reservation of the day starts before the day ends and at
-    most a day earlier."""
+    most a day earlier. ``paused`` receives, per place, the slots held by a patron on a break
+    and when the break ends."""
     busy: dict[int, set[int]] = defaultdict(set)
     if not starts:
         return busy
@@ -236,13 +258,17 @@ def _busy_slots(
     # As POSIX seconds: comparing aware datetimes of two zones converts them at every step.
     slot_at = [start.timestamp() for start in starts]
     length = step.total_seconds()
-    for resource_id, start, end in held.values_list("resource_id", "start", "end"):
+    rows = held.values_list("resource_id", "start", "end", "state", "break_ends_at")
+    for resource_id, start, end, state, break_ends_at in rows:
         start_at, end_at = start.timestamp(), end.timestamp()
+        on_break = state == ReservationState.ON_BREAK
         # The first slot that ends after the reservation starts, then every one it overlaps.
         for i in range(bisect_right(slot_at, start_at - length), len(slot_at)):
             if slot_at[i] >= end_at:
                 break
             busy[resource_id].add(i)
+            if on_break and paused is not None and break_ends_at is not None:
+                paused[resource_id][i] = break_ends_at
     return busy
 
 
@@ -257,6 +283,12 @@ def effective_state(reservation: Reservation, moment: datetime | None = None) ->
         return ReservationState.EXPIRED
     if reservation.state == ReservationState.CONFIRMED and reservation.checkin_closes_at <= moment:
         return ReservationState.NO_SHOW
+    if (
+        reservation.state == ReservationState.ON_BREAK
+        and reservation.break_ends_at is not None
+        and reservation.break_ends_at <= moment
+    ):
+        return ReservationState.RELEASED
     if (
         reservation.state == ReservationState.OFFERED
         and reservation.offer_deadline is not None
@@ -293,6 +325,8 @@ class Occupancy:
     free_now: int
     present: int
     expected: int
+    #: Presence validated, out on a short break: the place is kept for them.
+    on_break: int = 0
 
 
 def occupancy_now(establishment: Establishment) -> Occupancy:
@@ -303,13 +337,18 @@ def occupancy_now(establishment: Establishment) -> Occupancy:
     current = Reservation.objects.filter(
         holding_q(moment), establishment=establishment, start__lte=moment, end__gt=moment
     )
-    present = current.filter(state=ReservationState.CHECKED_IN).count()
-    held = current.values("resource_id").distinct().count()
+    counts = current.aggregate(
+        present=Count("pk", filter=Q(state=ReservationState.CHECKED_IN)),
+        on_break=Count("pk", filter=Q(state=ReservationState.ON_BREAK)),
+        held=Count("resource_id", distinct=True),
+    )
+    present, on_break, held = counts["present"], counts["on_break"], counts["held"]
     return Occupancy(
         at=moment,
         is_open=is_open,
         places=places,
         free_now=max(places - held, 0) if is_open else 0,
         present=present,
-        expected=held - present,
+        expected=max(held - present - on_break, 0),
+        on_break=on_break,
     )

@@ -35,7 +35,7 @@ from strapontin.reservations.models import (
 )
 from strapontin.reservations.tokens import is_usable
 from strapontin.venues.models import BookingPolicy, ConfirmationMode, Resource
-from strapontin.venues.policy import check_slot, effective_policy
+from strapontin.venues.policy import check_email_domain, check_slot, effective_policy
 from strapontin.venues.rules import current_version
 from strapontin.venues.schedule import day_bounds, local_date, opening_hours_of
 
@@ -65,12 +65,14 @@ def normalise_email(raw: str) -> str:
 
 def overdue_q(moment: datetime) -> Q:
     """Reservations that still say they hold their place but no longer do (I5): not confirmed
-    by their deadline, confirmed but not checked in when the check-in window closed, or held
-    for a patron of the waitlist who did not take it in time."""
+    by their deadline, confirmed but not checked in when the check-in window closed, held
+    for a patron of the waitlist who did not take it in time, or on a break that ended
+    without the patron validating their presence again."""
     return (
         Q(state=ReservationState.PENDING, confirmation_deadline__lte=moment)
         | Q(state=ReservationState.CONFIRMED, checkin_closes_at__lte=moment)
         | Q(state=ReservationState.OFFERED, offer_deadline__lte=moment)
+        | Q(state=ReservationState.ON_BREAK, break_ends_at__lte=moment)
     )
 
 
@@ -262,6 +264,8 @@ def _expire_overdue_on(
     for reservation in overdue:
         if reservation.state == ReservationState.PENDING:
             _expire(reservation, moment)
+        elif reservation.state == ReservationState.ON_BREAK:
+            _break_over(reservation, moment)
         elif reservation.state == ReservationState.OFFERED:
             # Not passed on to the waitlist's next: the place goes to the one booking it now,
             # as availability has shown it free since the deadline.
@@ -339,6 +343,7 @@ def reservation_create(
     if not (resource.is_active and establishment.is_active):
         raise DomainError("not_found", _("This place cannot be booked."))
     policy = effective_policy(establishment, resource.area)
+    check_email_domain(policy, email)
     day = local_date(start, establishment.tz)
     at_desk = booked_by is not None
     from strapontin.reservations.lottery import guard_booking  # the draw books through here
@@ -469,6 +474,22 @@ def _expire(reservation: Reservation, moment: datetime) -> None:
     _end_automatically(
         reservation, ReservationState.EXPIRED, moment, "not confirmed before the deadline"
     )
+
+
+def _break_over(reservation: Reservation, moment: datetime) -> None:
+    """Not back from a break in time: the place is released, and an e-mail says why."""
+    reservation.state = ReservationState.RELEASED
+    reservation.cancel_cause = CancelCause.BREAK_OVER
+    reservation.ended_at = moment
+    reservation.save(update_fields=["state", "cancel_cause", "ended_at"])
+    log_action(
+        reservation,
+        "reservation.break_over",
+        actor=None,
+        establishment_id=reservation.establishment_id,
+        reason="presence not validated again before the break ended",
+    )
+    emails.send_cancelled(reservation, cause="reservation.break_over")
 
 
 def _no_show(reservation: Reservation, moment: datetime) -> None:

@@ -13,7 +13,10 @@ from strapontin.reservations.models import (
     WaitlistRequest,
     WaitlistState,
 )
-from strapontin.reservations.presence import reservation_send_reminder
+from strapontin.reservations.presence import (
+    reservation_end_lapsed_break,
+    reservation_send_reminder,
+)
 from strapontin.reservations.services import (
     _with_retry,
     reservation_expire_unconfirmed,
@@ -61,6 +64,13 @@ def sweep_waitlist(limit: int = 500) -> int:
     return sum(waitlist_request_expire(request=r) for r in started)
 
 
+def sweep_lapsed_breaks(limit: int = 500) -> int:
+    overdue = Reservation.objects.filter(
+        state=ReservationState.ON_BREAK, break_ends_at__lte=now()
+    ).order_by("break_ends_at")[:limit]
+    return sum(reservation_end_lapsed_break(reservation=r) for r in overdue)
+
+
 def sweep_reminders(limit: int = 500) -> int:
     """Reminders are due at most a day ahead (the longest lead a policy can sensibly ask)."""
     moment = now()
@@ -81,6 +91,7 @@ def run_sweeps() -> dict[str, int]:
         "drawn": sweep_draws(),
         "expired": sweep_unconfirmed(),
         "no_show": sweep_no_shows(),
+        "break_over": sweep_lapsed_breaks(),
         "offers_lapsed": sweep_offers(),
         "waitlist_expired": sweep_waitlist(),
         "reminded": sweep_reminders(),

@@ -144,3 +144,36 @@ def check_slot(
             )
             % {"minutes": policy.max_duration_minutes},
         )
+
+
+def allowed_domains(policy: BookingPolicy) -> list[str]:
+    """The domains of ``allowed_email_domains``, lower-case, without "@"; empty: any address."""
+    raw = policy.allowed_email_domains.replace(",", " ").lower().split()
+    return [domain.lstrip("@").strip(".") for domain in raw if domain.lstrip("@").strip(".")]
+
+
+def email_domain_allowed(policy: BookingPolicy, email: str) -> bool:
+    """A domain admits its subdomains too (``etu.univ-example.fr`` under ``univ-example.fr``):
+    a university's students and staff often have addresses under one of its subdomains."""
+    domains = allowed_domains(policy)
+    if not domains:
+        return True
+    domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+    return any(domain == allowed or domain.endswith(f".{allowed}") for allowed in domains)
+
+
+def check_email_domain(policy: BookingPolicy, email: str) -> None:
+    """Where booking is restricted to some e-mail domains (a university's own), refuse any
+    other address, naming the allowed domains. The answer depends only on the address typed,
+    never on whether it is a patron's: nothing is learnt about who books here. Every way of
+    booking (the grid, the desk, the API, a waitlist or a lottery) calls this one check."""
+    if email_domain_allowed(policy, email):
+        return
+    raise DomainError(
+        "email_domain_not_allowed",
+        _(
+            "Booking here is reserved for addresses ending in %(domains)s: book with an "
+            "address of that kind."
+        )
+        % {"domains": ", ".join(f"@{domain}" for domain in allowed_domains(policy))},
+    )

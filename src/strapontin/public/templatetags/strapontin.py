@@ -36,6 +36,18 @@ def _utc_stamp(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):{SLOT_FORMAT}}"
 
 
+def on_break(until: datetime) -> SafeString:
+    """ "en pause jusqu'à 13:20", escaped: the grid's and the list's words for such a place."""
+    time = _hour(until, get_current_timezone())
+    return escape(gettext("on a break until %(time)s") % {"time": time})
+
+
+@register.simple_tag
+def break_notice(row: PlaceRow) -> SafeString:
+    """The place's break, said once beside its name, or nothing."""
+    return on_break(row.break_until) if row.break_until else SafeString("")
+
+
 @register.simple_tag
 def timeline(row: PlaceRow, duration_minutes: int) -> SafeString:
     """A place's slots as one string built in Python: a page has hundreds of rows of dozens
@@ -63,9 +75,11 @@ def timeline(row: PlaceRow, duration_minutes: int) -> SafeString:
                 state, said = "past", past
             elif cell.free:
                 state, said = "short", short
+            elif cell.break_until is not None:
+                state, said = "busy on-break", on_break(cell.break_until)
             else:
                 state, said = "busy", taken
-            mark = " ✕" if state == "busy" else ""
+            mark = {"busy": " ✕", "busy on-break": " ⏸"}.get(state, "")
             html.append(
                 f'<span class="slot {state}"><span aria-hidden="true">{hour}{mark}</span>'
                 f'<span class="visually-hidden">{place}, {hour}–{_hour(cell.end, tz)}, '

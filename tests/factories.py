@@ -38,7 +38,8 @@ class AreaFactory(factory.django.DjangoModelFactory):
         model = Area
 
     establishment = factory.SubFactory(EstablishmentFactory)
-    name = factory.Sequence(lambda n: f"Étage {n}")
+    # "Niveau", so that a test naming its own "Étage 2" never meets a generated one.
+    name = factory.Sequence(lambda n: f"Niveau {n}")
     position = factory.Sequence(int)
 
 

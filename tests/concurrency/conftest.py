@@ -38,9 +38,22 @@ def refusals_under_the_lock(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     real_check = services._place_is_taken
     refused: Counter[str] = Counter()
     lock = threading.Lock()
+    # The first few clients pass the quick check together, so that the guard under the lock
+    # always meets contenders: without it, on a fast path, the winner could commit before
+    # anyone else looked, and the rush would prove nothing about the lock.
+    together = threading.Barrier(4)
+    arrivals = iter(range(4))
 
-    def spy(*args: object) -> bool:
-        taken = real_check(*args)  # type: ignore[arg-type]
+    def spy(*args: object, **kwargs: object) -> bool:
+        if not connection.in_atomic_block:
+            with lock:
+                first_few = next(arrivals, None) is not None
+            if first_few:
+                try:
+                    together.wait(timeout=10)
+                except threading.BrokenBarrierError:
+                    pass
+        taken = real_check(*args, **kwargs)  # type: ignore[arg-type]
         if taken and connection.in_atomic_block:
             with lock:
                 refused["slot_taken"] += 1

@@ -1,5 +1,6 @@
 """Fixtures of the rushes: a quiet HTTP log, a spy on the guard, and the guard taken away."""
 
+import contextlib
 import importlib
 import threading
 import time
@@ -49,10 +50,8 @@ def refusals_under_the_lock(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
             with lock:
                 first_few = next(arrivals, None) is not None
             if first_few:
-                try:
+                with contextlib.suppress(threading.BrokenBarrierError):
                     together.wait(timeout=10)
-                except threading.BrokenBarrierError:
-                    pass
         taken = real_check(*args, **kwargs)  # type: ignore[arg-type]
         if taken and connection.in_atomic_block:
             with lock:

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client, TestCase
 
 from strapontin.config.demo_data import seed_demo
+from strapontin.core.clock import now
 from strapontin.desk.models import Role, StaffRole
 from strapontin.venues.models import Establishment
 from tests.factories import UserFactory
@@ -147,7 +148,10 @@ def build_site(start: datetime = TUESDAY_10) -> Site:
     manager of Démo BU and a superuser. ``start``: a bookable hour (10:00 of a coming day)."""
     establishments = seed_demo()
     bu = next(e for e in establishments if e.slug == "demo-bu")
-    place = next(r for r in bu.resources.order_by("pk") if not r.reservations.exists())
+    # The demo has weeks of past presence (the forecast): a place with nothing to come.
+    place = next(
+        r for r in bu.resources.order_by("pk") if not r.reservations.filter(end__gt=now()).exists()
+    )
     patron = Client()
     assert book(patron, place, "alice@example.org", start=start).status_code == 302
     with TestCase.captureOnCommitCallbacks(execute=True):

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -25,6 +25,7 @@ from strapontin.reservations.closures import (
     ScheduleChange,
     affected_reservations,
     schedule_change_apply,
+    schedule_exception_lift,
 )
 from strapontin.reservations.models import CancelCause
 from strapontin.reservations.statistics import (
@@ -100,6 +101,33 @@ def closures(request: HttpRequest, slug: str) -> HttpResponse:
         if cancelled
         else _("Schedule changed; no reservation was affected."),
     )
+    return HttpResponseRedirect(reverse("desk:closures", args=[establishment.slug]))
+
+
+@require_http_methods(["POST"])
+@never_cache
+@login_required
+def closure_lift(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Lift one upcoming closure or special hours: the day opens as usual again."""
+    establishment = establishment_for(request, slug, Role.MANAGER)
+    exception = get_object_or_404(ScheduleException, pk=pk, establishment=establishment)
+    try:
+        offers = schedule_exception_lift(exception=exception, user=staff_user(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Lifted: the day opens as usual; %(n)d place is held for a patron of the waitlist.",
+                "Lifted: the day opens as usual; %(n)d places are held for patrons of the "
+                "waitlist.",
+                len(offers),
+            )
+            % {"n": len(offers)}
+            if offers
+            else _("Lifted: the day opens as usual."),
+        )
     return HttpResponseRedirect(reverse("desk:closures", args=[establishment.slug]))
 
 

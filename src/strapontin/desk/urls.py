@@ -21,6 +21,11 @@ urlpatterns = [
     path("<slug:slug>/code/mode/", codes_views.checkin_mode_set, name="checkin_mode"),
     path("<slug:slug>/sur-place/", views.walk_in, name="walk_in"),
     path("<slug:slug>/fermetures/", manager_views.closures, name="closures"),
+    path(
+        "<slug:slug>/fermetures/<int:pk>/lever/",
+        manager_views.closure_lift,
+        name="closure_lift",
+    ),
     path("<slug:slug>/statistiques/", manager_views.statistics, name="statistics"),
     path("<slug:slug>/statistiques.csv", manager_views.statistics_csv, name="statistics_csv"),
     path("<slug:slug>/journal/", manager_views.journal, name="journal"),

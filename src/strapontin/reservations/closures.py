@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
+from strapontin.reservations import waitlist
 from strapontin.reservations.models import CancelCause, Reservation
 from strapontin.reservations.rebooking import propose_rebooking
 from strapontin.reservations.services import _cancel, holding_q
@@ -135,3 +136,41 @@ def schedule_change_apply(*, change: ScheduleChange, user: AbstractBaseUser) -> 
             },
         )
         return cancelled
+
+
+def schedule_exception_lift(
+    *, exception: ScheduleException, user: AbstractBaseUser
+) -> list[Reservation]:
+    """The library opens again on a day it had closed (or gets its usual hours back): the
+    exception goes, and the places it had taken away are held for the patrons of the
+    waitlist, oldest requests first. Returns those offers."""
+    with transaction.atomic():
+        # Places first, as a booking and a closure do; then the exception itself.
+        places = Resource.objects.filter(establishment_id=exception.establishment_id)
+        if exception.area_id is not None:
+            places = places.filter(area_id=exception.area_id)
+        locked = list(places.select_for_update().order_by("pk"))
+        current = (
+            ScheduleException.objects.select_for_update()
+            .select_related("establishment", "area")
+            .filter(pk=exception.pk)
+            .first()
+        )
+        if current is None:
+            raise DomainError("not_found", _("This closure has already been lifted."))
+        establishment = current.establishment
+        current.delete()
+        log_action(
+            establishment,
+            "establishment.closure_lifted",
+            actor=user,
+            establishment_id=establishment.pk,
+            reason=current.reason,
+            data={
+                "date": current.date.isoformat(),
+                "area": current.area.name if current.area else None,
+                "closed": current.is_closed,
+            },
+        )
+        start, end = day_bounds(current.date, establishment.tz)
+        return waitlist.offer_reopened_places(locked, start, end, now())

@@ -178,10 +178,37 @@ def _lock_waiting(pk: int) -> WaitlistRequest | None:
 def offer_freed_place(reservation: Reservation, moment: datetime) -> list[Reservation]:
     """``reservation`` just gave its place back: hold it for the first matching requests (one
     by one, so that a later request wanting another part of the freed time is served too)."""
-    resource = reservation.resource
-    if reservation.end <= moment or not resource.is_active:
+    return _offer_place(reservation.resource, reservation.start, reservation.end, moment)
+
+
+def offer_reopened_places(
+    places: list[Resource], start: datetime, end: datetime, moment: datetime
+) -> list[Reservation]:
+    """A lifted closure gave [start, end) of ``places`` back: offer them to whoever waits, the
+    oldest requests first. One query when nobody waits for that time."""
+    if (
+        not places
+        or not WaitlistRequest.objects.filter(
+            establishment_id=places[0].establishment_id,
+            state=WaitlistState.WAITING,
+            start__lt=end,
+            end__gt=start,
+            start__gt=moment,
+        ).exists()
+    ):
         return []
-    candidates = _matching_requests(resource, reservation.start, reservation.end, moment)
+    offers: list[Reservation] = []
+    for resource in places:
+        offers += _offer_place(resource, start, end, moment)
+    return offers
+
+
+def _offer_place(
+    resource: Resource, start: datetime, end: datetime, moment: datetime
+) -> list[Reservation]:
+    if end <= moment or not resource.is_active:
+        return []
+    candidates = _matching_requests(resource, start, end, moment)
     if not candidates:
         return []
     services._lock_place(resource)

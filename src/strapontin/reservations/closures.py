@@ -151,7 +151,7 @@ def schedule_exception_lift(
             places = places.filter(area_id=exception.area_id)
         locked = list(places.select_for_update().order_by("pk"))
         current = (
-            ScheduleException.objects.select_for_update()
+            ScheduleException.objects.select_for_update(of=("self",))
             .select_related("establishment", "area")
             .filter(pk=exception.pk)
             .first()

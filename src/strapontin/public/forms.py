@@ -20,6 +20,29 @@ def parse_slot(value: str) -> tuple[int, datetime] | None:
         return None
 
 
+def set_place_choices(
+    form: forms.Form,
+    no_filter: tuple[str, Any],
+    areas: list[tuple[int, str]],
+    durations: list[tuple[int, str]],
+    kinds: list[tuple[str, Any]],
+    features: list[tuple[str, str]],
+) -> None:
+    """The grid's filters and the waitlist's wish offer the same areas, durations, kinds and
+    features of the establishment; ``no_filter`` heads the areas and kinds ("Toutes",
+    "Indifférent")."""
+    choices: dict[str, list[tuple[Any, Any]]] = {
+        "area": [no_filter, *areas],
+        "duration": list(durations),
+        "kind": [no_filter, *kinds],
+        "feature": list(features),
+    }
+    for name, options in choices.items():
+        field = form.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = options
+
+
 class GridFiltersForm(forms.Form):
     date = forms.DateField(
         label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -47,17 +70,7 @@ class GridFiltersForm(forms.Form):
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        everything = ("", _("All"))
-        choices: dict[str, list[tuple[Any, Any]]] = {
-            "area": [everything, *areas],
-            "duration": list(durations),
-            "kind": [everything, *kinds],
-            "feature": list(features),
-        }
-        for name, options in choices.items():
-            field = self.fields[name]
-            assert isinstance(field, forms.ChoiceField)
-            field.choices = options
+        set_place_choices(self, ("", _("All")), areas, durations, kinds, features)
 
 
 class BookingForm(forms.Form):
@@ -144,14 +157,4 @@ class WaitlistForm(forms.Form):
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        anywhere = ("", _("Any"))
-        choices: dict[str, list[tuple[Any, Any]]] = {
-            "area": [anywhere, *areas],
-            "duration": list(durations),
-            "kind": [anywhere, *kinds],
-            "feature": list(features),
-        }
-        for name, options in choices.items():
-            field = self.fields[name]
-            assert isinstance(field, forms.ChoiceField)
-            field.choices = options
+        set_place_choices(self, ("", _("Any")), areas, durations, kinds, features)

@@ -27,7 +27,7 @@ from strapontin.api.schemas import (
 from strapontin.api.security import PatronTokenAuth, ReservationTokenAuth, patron_from_header
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.reservations import presence, services
+from strapontin.reservations import booking_queries, presence, services
 from strapontin.reservations.models import (
     AccessToken,
     CheckinMethod,
@@ -36,7 +36,6 @@ from strapontin.reservations.models import (
 )
 from strapontin.reservations.tokens import find_token
 from strapontin.venues import codes
-from strapontin.venues.models import Resource
 
 router = Router(tags=["Reservations"])
 
@@ -104,9 +103,7 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
         raise DomainError("slot_in_past", _("This time slot has already started or passed."))
     if start > moment + SANE_RANGE:
         raise DomainError("beyond_horizon", _("This date is too far ahead."))
-    resource = (
-        Resource.objects.select_related("area", "establishment").filter(pk=payload.place).first()
-    )
+    resource = booking_queries.place(payload.place)
     if resource is None:
         raise DomainError("not_found", _("This place does not exist or cannot be booked."))
     email = payload.email if payload.email is not None else ""

@@ -7,6 +7,7 @@ from django.db import models
 
 from strapontin.core.clock import now
 from strapontin.core.models import AuditEntry
+from strapontin.core.rows import insert
 
 Actor = AbstractBaseUser | AnonymousUser | str | None
 
@@ -29,16 +30,18 @@ def log_action(
     else:
         label = "system"
     assert subject.pk is not None
-    return AuditEntry.objects.create(
-        created_at=now(),
-        action=action,
-        actor=user,  # type: ignore[misc]  # AUTH_USER_MODEL is a User
-        actor_label=label,
-        establishment_id=establishment_id,
-        subject_type=subject._meta.label_lower,
-        subject_id=subject.pk,
-        reason=reason,
-        data=data or {},
+    return insert(
+        AuditEntry(
+            created_at=now(),
+            action=action,
+            actor=user,  # type: ignore[misc]  # AUTH_USER_MODEL is a User
+            actor_label=label,
+            establishment_id=establishment_id,
+            subject_type=subject._meta.label_lower,
+            subject_id=subject.pk,
+            reason=reason,
+            data=data or {},
+        )
     )
 
 

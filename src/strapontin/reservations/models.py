@@ -94,6 +94,15 @@ HOLDING_STATES = (
     ReservationState.ON_BREAK,
 )
 
+#: Each holding state that lapses, with the field of its deadline: past it, the reservation
+#: no longer holds its place (I5), whether or not a sweep has moved it yet.
+DEADLINE_FIELDS = {
+    ReservationState.PENDING: "confirmation_deadline",
+    ReservationState.CONFIRMED: "checkin_closes_at",
+    ReservationState.OFFERED: "offer_deadline",
+    ReservationState.ON_BREAK: "break_ends_at",
+}
+
 
 class CheckinMethod(models.TextChoices):
     QR = "qr", _("QR code at the entrance")

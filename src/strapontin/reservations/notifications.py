@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from strapontin.core.clock import now
+from strapontin.core.rows import insert
 from strapontin.reservations.models import OutboxMessage, OutboxState, Reservation
 from strapontin.reservations.tokens import without_link_tokens
 
@@ -93,16 +94,19 @@ def queue_email(
         reservation=reservation,
         attachments=attachments,
     )
-    message = OutboxMessage.objects.create(
-        cause=cause,
-        reservation=reservation,
-        to=to,
-        subject=written.subject,
-        body_text=written.body_text,
-        body_html=written.body_html,
-        attachments=[a.__dict__ for a in written.attachments],
-        created_at=now(),
-        next_attempt_at=now(),
+    moment = now()
+    message = insert(
+        OutboxMessage(
+            cause=cause,
+            reservation=reservation,
+            to=to,
+            subject=written.subject,
+            body_text=written.body_text,
+            body_html=written.body_html,
+            attachments=[a.__dict__ for a in written.attachments],
+            created_at=moment,
+            next_attempt_at=moment,
+        )
     )
     if settings.OUTBOX_SEND_AFTER_COMMIT:
         transaction.on_commit(_deliver_soon)
@@ -118,15 +122,18 @@ def queue_written_at_sending(*, cause: str, reservation: Reservation, writer: st
     """Queue an e-mail about ``reservation`` that ``WRITERS[writer]`` writes when a worker
     sends it. Still in the transaction of its cause (I4): the row is the promise; its words,
     links and attachments come from the reservation, as they would have at once."""
-    message = OutboxMessage.objects.create(
-        cause=cause,
-        reservation=reservation,
-        to=reservation.patron.email,
-        subject="",
-        body_text="",
-        writer=writer,
-        created_at=now(),
-        next_attempt_at=now(),
+    moment = now()
+    message = insert(
+        OutboxMessage(
+            cause=cause,
+            reservation=reservation,
+            to=reservation.patron.email,
+            subject="",
+            body_text="",
+            writer=writer,
+            created_at=moment,
+            next_attempt_at=moment,
+        )
     )
     if settings.OUTBOX_SEND_AFTER_COMMIT:
         transaction.on_commit(_deliver_soon)

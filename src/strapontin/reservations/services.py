@@ -3,15 +3,17 @@ outbox (I4). Shape: guard → atomic → lock → re-check → mutate → audit 
 
 import hashlib
 import logging
+import operator
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import TypeVar, overload
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -19,10 +21,11 @@ from django.utils.translation import ngettext
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.intervals import overlap_q
+from strapontin.core.rows import insert
 from strapontin.core.validators import has_control_characters
-from strapontin.reservations import emails, waitlist
+from strapontin.reservations import booking_queries, emails, waitlist
 from strapontin.reservations.models import (
+    DEADLINE_FIELDS,
     HOLDING_STATES,
     AccessToken,
     CancelCause,
@@ -68,11 +71,9 @@ def overdue_q(moment: datetime) -> Q:
     by their deadline, confirmed but not checked in when the check-in window closed, held
     for a patron of the waitlist who did not take it in time, or on a break that ended
     without the patron validating their presence again."""
-    return (
-        Q(state=ReservationState.PENDING, confirmation_deadline__lte=moment)
-        | Q(state=ReservationState.CONFIRMED, checkin_closes_at__lte=moment)
-        | Q(state=ReservationState.OFFERED, offer_deadline__lte=moment)
-        | Q(state=ReservationState.ON_BREAK, break_ends_at__lte=moment)
+    return reduce(
+        operator.or_,
+        (Q(state=state, **{f"{field}__lte": moment}) for state, field in DEADLINE_FIELDS.items()),
     )
 
 
@@ -120,12 +121,18 @@ def _lock_inbox(email: str) -> None:
     """Serialise bookings of one inbox, aliases included, before its limits are counted. A
     new alias has no row to lock yet, hence a lock on the canonical address itself
     (PostgreSQL advisory lock; SQLite's IMMEDIATE transaction already serialises)."""
-    if connection.vendor == "postgresql":
-        digest = hashlib.sha256(f"inbox:{canonical_email(email)}".encode()).digest()
+    key = _inbox_key(email)
+    if key is not None:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
-            )
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _inbox_key(email: str) -> int | None:
+    """The advisory lock's key for the inbox of ``email`` (PostgreSQL); None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    digest = hashlib.sha256(f"inbox:{canonical_email(email)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _check_pending_cap(policy: BookingPolicy, waiting: int) -> None:
@@ -150,29 +157,27 @@ def _check_patron_limits(
     end: datetime,
     moment: datetime,
 ) -> int:
-    """I2, counted while the inbox is locked so parallel requests cannot both pass, over all
-    its aliases. One query, which reads only reservations ending after now, the week or the
-    slot begins (the (patron, end) index), however long the patron's history. Returns how many
-    of them await confirmation, for the pending cap."""
+    """I2 and the suspension rule, counted while the inbox is locked so parallel requests
+    cannot both pass, over all its aliases, in one statement (``booking_queries``). Returns
+    how many of its reservations await confirmation, for the pending cap."""
     tz = resource.establishment.tz
     day = local_date(start, tz)
-    day_start, day_end = day_bounds(day, tz)
     monday = day - timedelta(days=day.weekday())
-    week_start, _unused = day_bounds(monday, tz)
-    _unused, week_end = day_bounds(monday + timedelta(days=6), tz)
-    here = Q(establishment_id=resource.establishment_id)
-    # A pending reservation that still holds ends after now: ``moment`` bounds those.
-    counts = Reservation.objects.filter(
-        holding_q(moment), same_inbox(patron), end__gt=min(start, week_start, moment)
-    ).aggregate(
-        overlapping=Count("pk", filter=overlap_q(start, end)),
-        today=Count("pk", filter=here & Q(start__gte=day_start, start__lt=day_end)),
-        this_week=Count("pk", filter=here & Q(start__gte=week_start, start__lt=week_end)),
-        pending=Count("pk", filter=Q(state=ReservationState.PENDING)),
+    week = (day_bounds(monday, tz)[0], day_bounds(monday + timedelta(days=6), tz)[1])
+    counts = booking_queries.inbox_counts(
+        patron,
+        resource.establishment_id,
+        start=start,
+        end=end,
+        day=day_bounds(day, tz),
+        week=week,
+        moment=moment,
     )
-    if counts["overlapping"]:
+    if counts.suspended_until is not None:
+        raise _suspended(counts.suspended_until, resource)
+    if counts.overlapping:
         raise DomainError("patron_overlap", _("You already have a reservation at that time."))
-    if counts["today"] >= policy.max_per_day:
+    if counts.today >= policy.max_per_day:
         raise DomainError(
             "limit_reached",
             ngettext(
@@ -182,7 +187,7 @@ def _check_patron_limits(
             )
             % {"count": policy.max_per_day},
         )
-    if counts["this_week"] >= policy.max_per_week:
+    if counts.this_week >= policy.max_per_week:
         raise DomainError(
             "limit_reached",
             ngettext(
@@ -192,7 +197,7 @@ def _check_patron_limits(
             )
             % {"count": policy.max_per_week},
         )
-    return int(counts["pending"])
+    return counts.pending
 
 
 def active_suspension(patron: Patron, establishment_id: int, moment: datetime) -> Suspension | None:
@@ -212,15 +217,18 @@ def active_suspension(patron: Patron, establishment_id: int, moment: datetime) -
 def _check_not_suspended(patron: Patron, resource: Resource, moment: datetime) -> None:
     suspension = active_suspension(patron, resource.establishment_id, moment)
     if suspension is not None:
-        until = suspension.ends_at.astimezone(resource.establishment.tz)
-        raise DomainError(
-            "suspended",
-            _(
-                "After several reservations without validated presence, booking here is "
-                "suspended until %(date)s."
-            )
-            % {"date": date_format(until, "j F Y, H:i")},
+        raise _suspended(suspension.ends_at, resource)
+
+
+def _suspended(until: datetime, resource: Resource) -> DomainError:
+    return DomainError(
+        "suspended",
+        _(
+            "After several reservations without validated presence, booking here is "
+            "suspended until %(date)s."
         )
+        % {"date": date_format(until.astimezone(resource.establishment.tz), "j F Y, H:i")},
+    )
 
 
 #: A reservation of the place over the slot, in a holding state: its id, and whether it is
@@ -232,17 +240,10 @@ def _lock_holders(
     resource: Resource, start: datetime, end: datetime, moment: datetime
 ) -> list[Holder]:
     """Under the place's lock, one query for both checks that follow: which reservations are
-    overdue (to expire) and whether any other still holds the place (taken)."""
-    # Locked, so that PostgreSQL re-reads a row a check-in or a sweep is moving right now and
-    # leaves it out once it no longer holds (no second no-show, no overwritten check-in).
-    return list(
-        Reservation.objects.filter(
-            overlap_q(start, end), resource=resource, state__in=HOLDING_STATES
-        )
-        .annotate(overdue=ExpressionWrapper(overdue_q(moment), output_field=BooleanField()))
-        .select_for_update(of=("self",))
-        .values_list("pk", "overdue")
-    )
+    overdue (to expire) and whether any other still holds the place (taken). Locked, so that
+    PostgreSQL re-reads a row a check-in or a sweep is moving right now and leaves it out
+    once it no longer holds (no second no-show, no overwritten check-in)."""
+    return booking_queries.holders(resource.pk, start, end, moment)
 
 
 def _expire_overdue_on(
@@ -283,7 +284,7 @@ def _freed(reservation: Reservation, moment: datetime) -> None:
 def _lock_place(resource: Resource) -> None:
     """Queue contenders for one place on its row (PostgreSQL) instead of letting their inserts
     deadlock in the exclusion index; on SQLite the IMMEDIATE transaction already serialises."""
-    Resource.objects.select_for_update().filter(pk=resource.pk).exists()
+    booking_queries.lock_place(resource.pk)
 
 
 def _place_is_taken(
@@ -298,18 +299,16 @@ def _place_is_taken(
     replaces it to prove that their harness does see a double booking."""
     if holders is not None:
         return any(not overdue for _pk, overdue in holders)
-    return Reservation.objects.filter(
-        holding_q(moment), overlap_q(start, end), resource=resource
-    ).exists()
+    return booking_queries.place_is_held(resource.pk, start, end, moment)
 
 
 def _lock_patron(email: str, language: str) -> Patron:
     """The patron's row, locked: one patron's parallel bookings count their limits (I2) one
     after the other, aliases of one inbox included (``_lock_inbox``). A module-level seam,
     like ``_place_is_taken``, for tests/concurrency."""
-    _lock_inbox(email)
-    patron = Patron.objects.select_for_update().filter(email=email).first()
+    patron = booking_queries.lock_patron(email, _inbox_key(email))
     if patron is None:  # a new address: create it, then lock it like any other
+        _lock_inbox(email)
         created, _created = Patron.objects.get_or_create(
             email=email, defaults={"language": language}
         )
@@ -378,7 +377,6 @@ def reservation_create(
             patron = _lock_patron(email, language)
             if _place_is_taken(resource, start, end, moment, holders):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
-            _check_not_suspended(patron, resource, moment)
             waiting = _check_patron_limits(patron, policy, resource, start, end, moment)
             if patron.language != language:
                 patron.language = language
@@ -386,25 +384,27 @@ def reservation_create(
             confirm = not at_desk and _needs_confirmation(policy, patron, known_patron_id)
             if confirm:
                 _check_pending_cap(policy, waiting)
-            reservation = Reservation.objects.create(
-                establishment=establishment,
-                resource=resource,
-                patron=patron,
-                start=start,
-                end=end,
-                state=ReservationState.PENDING if confirm else ReservationState.CONFIRMED,
-                language=language,
-                created_at=moment,
-                confirmation_deadline=(
-                    min(moment + timedelta(minutes=policy.confirmation_deadline_minutes), start)
-                    if confirm
-                    else None
-                ),
-                confirmed_at=None if confirm else moment,
-                checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
-                checkin_closes_at=min(
-                    start + timedelta(minutes=policy.checkin_closes_after_minutes), end
-                ),
+            reservation = insert(
+                Reservation(
+                    establishment=establishment,
+                    resource=resource,
+                    patron=patron,
+                    start=start,
+                    end=end,
+                    state=ReservationState.PENDING if confirm else ReservationState.CONFIRMED,
+                    language=language,
+                    created_at=moment,
+                    confirmation_deadline=(
+                        min(moment + timedelta(minutes=policy.confirmation_deadline_minutes), start)
+                        if confirm
+                        else None
+                    ),
+                    confirmed_at=None if confirm else moment,
+                    checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
+                    checkin_closes_at=min(
+                        start + timedelta(minutes=policy.checkin_closes_after_minutes), end
+                    ),
+                )
             )
             log_action(
                 reservation,

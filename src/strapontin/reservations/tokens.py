@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
+from strapontin.core.rows import insert
 from strapontin.reservations.models import (
     AccessToken,
     DrawRequest,
@@ -34,15 +35,17 @@ def issue_token(
 ) -> str:
     """Create a token and return the only copy of its raw value (for the e-mail)."""
     raw = secrets.token_urlsafe(24)
-    AccessToken.objects.create(
-        purpose=purpose,
-        token_hash=hash_token(raw),
-        patron=patron,
-        reservation=reservation,
-        draw_request=draw_request,
-        waitlist_request=waitlist_request,
-        created_at=now(),
-        expires_at=expires_at,
+    insert(
+        AccessToken(
+            purpose=purpose,
+            token_hash=hash_token(raw),
+            patron=patron,
+            reservation=reservation,
+            draw_request=draw_request,
+            waitlist_request=waitlist_request,
+            created_at=now(),
+            expires_at=expires_at,
+        )
     )
     return raw
 

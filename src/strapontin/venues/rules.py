@@ -11,6 +11,7 @@ again under the place's lock (``reservations.services``): a closure declared mea
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
@@ -47,11 +48,11 @@ def remembered[T](
 def current_version(establishment: Establishment) -> str:
     """The version in the database now, set on ``establishment`` too. Read in a statement of
     its own after the place's lock: it then sees any change committed before the lock."""
-    establishment.rules_version = (
-        Establishment.objects.filter(pk=establishment.pk)
-        .values_list("rules_version", flat=True)
-        .get()
-    )
+    with connection.cursor() as cursor:  # on every booking: SQL written once
+        cursor.execute(
+            "SELECT rules_version FROM venues_establishment WHERE id = %s", [establishment.pk]
+        )
+        (establishment.rules_version,) = cursor.fetchone()
     return establishment.rules_version
 
 

@@ -1,0 +1,191 @@
+"""The statements of a booking, written once in SQL: a booking runs them all, at the 8 o'clock
+rush hundreds of times a second, and compiling them through the ORM was half of its time
+(issue 7). Each says what the ORM query it replaced said; the rules stay in ``services``.
+Lock clauses exist on PostgreSQL only: SQLite's IMMEDIATE transaction already serialises."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+
+from strapontin.core.rows import at, columns, convert, first, load
+from strapontin.reservations.models import (
+    DEADLINE_FIELDS,
+    HOLDING_STATES,
+    Patron,
+    ReservationState,
+    Suspension,
+)
+from strapontin.venues.models import Area, Establishment, Resource
+
+Params = dict[str, Any]
+
+
+def _quoted(value: str) -> str:
+    assert value.isidentifier()  # our own state names and column names only
+    return f"'{value}'"
+
+
+@cache
+def _fragments() -> dict[str, str]:
+    """SQL built from the models' own definitions of holding and overdue (I1, I5), for
+    statements over one table of reservations (columns unqualified)."""
+    quote = connection.ops.quote_name
+    overdue = " OR ".join(
+        f"(state = {_quoted(state)} AND {quote(field)} <= %(moment)s)"
+        for state, field in DEADLINE_FIELDS.items()
+    )
+    return {
+        "holding_states": ", ".join(_quoted(state) for state in HOLDING_STATES),
+        "overdue": overdue,
+        "locked": " FOR UPDATE" if connection.features.has_select_for_update else "",
+        "locked_of_r": " FOR UPDATE OF r" if connection.features.has_select_for_update_of else "",
+    }
+
+
+def _sql(template: str) -> str:
+    return template.format(**_fragments())
+
+
+def _fetch(sql: str, params: Params) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def place(resource_id: int) -> Resource | None:
+    """The place to book, with its area and establishment (the ORM's ``select_related``)."""
+    sql = (
+        f"SELECT {columns(Resource, 'r')}, {columns(Area, 'a')}, {columns(Establishment, 'e')} "
+        "FROM venues_resource r JOIN venues_area a ON a.id = r.area_id "
+        "JOIN venues_establishment e ON e.id = r.establishment_id WHERE r.id = %s"
+    )
+    found = first(sql, [resource_id], Resource, Area, Establishment)
+    if found is None:
+        return None
+    resource, resource.area, resource.establishment = found
+    return resource
+
+
+def lock_place(resource_id: int) -> None:
+    """The place's row, locked: contenders for it queue here."""
+    _fetch(
+        _sql("SELECT 1 FROM venues_resource r WHERE r.id = %(place)s{locked}"),
+        {"place": resource_id},
+    )
+
+
+def holders(
+    resource_id: int, start: datetime, end: datetime, moment: datetime
+) -> list[tuple[int, bool]]:
+    """The place's reservations over [start, end) in a holding state, each with whether it is
+    overdue; locked, so that a row a check-in or a sweep is moving is read once it moved."""
+    rows = _fetch(
+        _sql(
+            "SELECT r.id, ({overdue}) FROM reservations_reservation r "
+            "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
+            'AND r.start < %(end)s AND r."end" > %(start)s{locked_of_r}'
+        ),
+        {"place": resource_id, "start": at(start), "end": at(end), "moment": at(moment)},
+    )
+    return [(pk, bool(overdue)) for pk, overdue in rows]
+
+
+def place_is_held(resource_id: int, start: datetime, end: datetime, moment: datetime) -> bool:
+    """Whether a reservation still holds the place over [start, end), without locks."""
+    rows = _fetch(
+        _sql(
+            "SELECT 1 FROM reservations_reservation r "
+            "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
+            'AND r.start < %(end)s AND r."end" > %(start)s AND NOT ({overdue}) LIMIT 1'
+        ),
+        {"place": resource_id, "start": at(start), "end": at(end), "moment": at(moment)},
+    )
+    return bool(rows)
+
+
+def lock_patron(email: str, inbox: int | None) -> Patron | None:
+    """The patron of ``email``, its row locked, after the lock of its ``inbox`` (an advisory
+    lock on PostgreSQL, taken in the same statement); None for an address never seen."""
+    lock_inbox = ", pg_advisory_xact_lock(%(inbox)s)" if inbox is not None else ""
+    rows = _fetch(
+        _sql(
+            f"SELECT {columns(Patron, 'r')}{lock_inbox} FROM reservations_patron r "
+            "WHERE r.email = %(email)s{locked}"
+        ),
+        {"email": email, "inbox": inbox},
+    )
+    if not rows:
+        return None
+    return load(Patron, rows[0][: len(Patron._meta.concrete_fields)])
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    """What one inbox (aliases included) holds around a new booking, and until when it is
+    suspended here: what I2 and the suspension rule look at."""
+
+    overlapping: int
+    today: int
+    this_week: int
+    pending: int
+    suspended_until: datetime | None
+
+
+def _same_inbox(patron: Patron, table: str) -> str:
+    """``services.same_inbox`` in SQL: the patron and their aliases."""
+    if patron.canonical_email:
+        return (
+            f"{table}.patron_id IN (SELECT id FROM reservations_patron "
+            "WHERE canonical_email = %(canonical)s)"
+        )
+    return f"{table}.patron_id = %(patron)s"
+
+
+def inbox_counts(
+    patron: Patron,
+    establishment_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    day: tuple[datetime, datetime],
+    week: tuple[datetime, datetime],
+    moment: datetime,
+) -> InboxCounts:
+    """One statement, which reads only reservations ending after now, the week or the slot
+    begins (the (patron, end) index), however long the patron's history."""
+    sql = _sql(
+        "SELECT "
+        'COUNT(*) FILTER (WHERE r.start < %(end)s AND r."end" > %(start)s), '
+        "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
+        "AND r.start >= %(day_start)s AND r.start < %(day_end)s), "
+        "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
+        "AND r.start >= %(week_start)s AND r.start < %(week_end)s), "
+        f"COUNT(*) FILTER (WHERE state = {_quoted(ReservationState.PENDING)}), "
+        "(SELECT MAX(s.ends_at) FROM reservations_suspension s "
+        f"WHERE {_same_inbox(patron, 's')} AND s.establishment_id = %(here)s "
+        "AND s.lifted_at IS NULL AND s.starts_at <= %(moment)s AND s.ends_at > %(moment)s) "
+        "FROM reservations_reservation r "
+        "WHERE r.state IN ({holding_states}) AND NOT ({overdue}) "
+        f'AND {_same_inbox(patron, "r")} AND r."end" > %(since)s'
+    )
+    overlapping, today, this_week, pending, until = _fetch(
+        sql,
+        {
+            "patron": patron.pk,
+            "canonical": patron.canonical_email,
+            "here": establishment_id,
+            "start": at(start),
+            "end": at(end),
+            "day_start": at(day[0]),
+            "day_end": at(day[1]),
+            "week_start": at(week[0]),
+            "week_end": at(week[1]),
+            "since": at(min(start, week[0], moment)),
+            "moment": at(moment),
+        },
+    )[0]
+    until = convert(Suspension._meta.get_field("ends_at"), until)
+    return InboxCounts(overlapping, today, this_week, pending, until)

@@ -121,6 +121,9 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'strapontin.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+# Persistent connections: SQLite's too, which opened a connection (and set its PRAGMAs) per
+# request.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so check-and-insert cannot interleave (I1);
     # WAL lets readers run beside the writer.
@@ -131,10 +134,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
+    # Writers queue on an OS lock rather than SQLite's sleeping retries (see its docstring).
+    DATABASES["default"]["ENGINE"] = "strapontin.config.sqlite"
     # A file, not :memory:, so live-server threads in tests use real separate connections.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # An unreachable server fails the request in seconds (a 503), instead of hanging it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

@@ -134,8 +134,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
-    # Writers queue on an OS lock rather than SQLite's sleeping retries (see its docstring).
-    DATABASES["default"]["ENGINE"] = "strapontin.config.sqlite"
     # A file, not :memory:, so live-server threads in tests use real separate connections.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:

@@ -7,7 +7,7 @@ from django.db import models
 
 from strapontin.core.clock import now
 from strapontin.core.models import AuditEntry
-from strapontin.core.rows import insert
+from strapontin.core.rows import insert_later
 
 Actor = AbstractBaseUser | AnonymousUser | str | None
 
@@ -30,7 +30,7 @@ def log_action(
     else:
         label = "system"
     assert subject.pk is not None
-    return insert(
+    return insert_later(
         AuditEntry(
             created_at=now(),
             action=action,

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import connection
 
-from strapontin.core.rows import at, columns, convert, first, load
+from strapontin.core.rows import at, columns, convert, cursor, first, load
 from strapontin.reservations.models import (
     DEADLINE_FIELDS,
     HOLDING_STATES,
@@ -50,9 +50,9 @@ def _sql(template: str) -> str:
 
 
 def _fetch(sql: str, params: Params) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    with cursor() as statement:
+        statement.execute(sql, params)
+        return statement.fetchall()
 
 
 def place(resource_id: int) -> Resource | None:
@@ -91,6 +91,32 @@ def holders(
         {"place": resource_id, "start": at(start), "end": at(end), "moment": at(moment)},
     )
     return [(pk, bool(overdue)) for pk, overdue in rows]
+
+
+def holders_and_rules_version(
+    resource: Resource, start: datetime, end: datetime, moment: datetime
+) -> tuple[str, list[tuple[int, bool]]]:
+    """:func:`holders`, and the establishment's rules version, in one statement run after the
+    place's lock: it sees any closure committed before the lock (``venues.rules``)."""
+    rows = _fetch(
+        _sql(
+            "WITH held AS MATERIALIZED (SELECT r.id, ({overdue}) AS overdue "
+            "FROM reservations_reservation r "
+            "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
+            'AND r.start < %(end)s AND r."end" > %(start)s{locked_of_r}) '
+            "SELECT e.rules_version, held.id, held.overdue FROM venues_establishment e "
+            "LEFT JOIN held ON 1 = 1 WHERE e.id = %(here)s"
+        ),
+        {
+            "place": resource.pk,
+            "here": resource.establishment_id,
+            "start": at(start),
+            "end": at(end),
+            "moment": at(moment),
+        },
+    )
+    version = str(rows[0][0])
+    return version, [(pk, bool(overdue)) for _v, pk, overdue in rows if pk is not None]
 
 
 def place_is_held(resource_id: int, start: datetime, end: datetime, moment: datetime) -> bool:

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from strapontin.core.clock import now
-from strapontin.core.rows import insert
+from strapontin.core.rows import insert, insert_later
 from strapontin.reservations.models import OutboxMessage, OutboxState, Reservation
 from strapontin.reservations.tokens import without_link_tokens
 
@@ -123,7 +123,7 @@ def queue_written_at_sending(*, cause: str, reservation: Reservation, writer: st
     sends it. Still in the transaction of its cause (I4): the row is the promise; its words,
     links and attachments come from the reservation, as they would have at once."""
     moment = now()
-    message = insert(
+    message = insert_later(
         OutboxMessage(
             cause=cause,
             reservation=reservation,

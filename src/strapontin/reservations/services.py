@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import insert
+from strapontin.core.rows import insert, written_together
 from strapontin.core.validators import has_control_characters
 from strapontin.reservations import booking_queries, emails, waitlist
 from strapontin.reservations.models import (
@@ -39,7 +39,6 @@ from strapontin.reservations.models import (
 from strapontin.reservations.tokens import is_usable
 from strapontin.venues.models import BookingPolicy, ConfirmationMode, Resource
 from strapontin.venues.policy import check_email_domain, check_slot, effective_policy
-from strapontin.venues.rules import current_version
 from strapontin.venues.schedule import day_bounds, local_date, opening_hours_of
 
 logger = logging.getLogger(__name__)
@@ -368,11 +367,13 @@ def reservation_create(
         with transaction.atomic():
             _lock_place(resource)  # lock order: place, reservations, patrons
             # Again under the lock: a closure declared meanwhile locks the same rows and gives
-            # the establishment a new rules version, read afresh here (venues/rules.py).
-            current_version(establishment)
+            # the establishment a new rules version, read afresh here (venues/rules.py), with
+            # the place's reservations over the slot.
+            establishment.rules_version, holders = booking_queries.holders_and_rules_version(
+                resource, start, end, moment
+            )
             policy = effective_policy(establishment, resource.area)
             check_hours_and_policy(policy)
-            holders = _lock_holders(resource, start, end, moment)
             _expire_overdue_on(resource, start, end, moment, holders)
             patron = _lock_patron(email, language)
             if _place_is_taken(resource, start, end, moment, holders):
@@ -406,22 +407,24 @@ def reservation_create(
                     ),
                 )
             )
-            log_action(
-                reservation,
-                "reservation.booked_at_desk"
-                if at_desk
-                else "reservation.requested"
-                if confirm
-                else "reservation.confirmed",
-                actor=booked_by if booked_by is not None else patron.email,
-                establishment_id=establishment.pk,
-            )
-            if confirm:
-                emails.send_confirmation_request(reservation)
-            else:
-                emails.send_confirmed(reservation)
-            if with_booking is not None:
-                with_booking(reservation)
+            # Its audit entry, e-mail and token: one round trip (core/rows.py).
+            with written_together():
+                log_action(
+                    reservation,
+                    "reservation.booked_at_desk"
+                    if at_desk
+                    else "reservation.requested"
+                    if confirm
+                    else "reservation.confirmed",
+                    actor=booked_by if booked_by is not None else patron.email,
+                    establishment_id=establishment.pk,
+                )
+                if confirm:
+                    emails.send_confirmation_request(reservation)
+                else:
+                    emails.send_confirmed(reservation)
+                if with_booking is not None:
+                    with_booking(reservation)
             return reservation
 
     try:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import insert
+from strapontin.core.rows import insert_later
 from strapontin.reservations.models import (
     AccessToken,
     DrawRequest,
@@ -35,7 +35,7 @@ def issue_token(
 ) -> str:
     """Create a token and return the only copy of its raw value (for the e-mail)."""
     raw = secrets.token_urlsafe(24)
-    insert(
+    insert_later(
         AccessToken(
             purpose=purpose,
             token_hash=hash_token(raw),

@@ -5,13 +5,13 @@ Every booking and every page of the grid needs them, and they change a few times
 per-process cache saves three queries a request. Any save or delete of an hours, closure or
 policy row gives its establishment a new version (signals below, in the same transaction), so
 the next request that reads the establishment reads the new rules. A booking reads the version
-again under the place's lock (``reservations.services``): a closure declared meanwhile wins.
+again under the place's lock (``reservations.booking_queries``): a closure declared meanwhile
+wins.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
@@ -43,17 +43,6 @@ def remembered[T](
         _cache.clear()
     _cache[full_key] = value
     return value
-
-
-def current_version(establishment: Establishment) -> str:
-    """The version in the database now, set on ``establishment`` too. Read in a statement of
-    its own after the place's lock: it then sees any change committed before the lock."""
-    with connection.cursor() as cursor:  # on every booking: SQL written once
-        cursor.execute(
-            "SELECT rules_version FROM venues_establishment WHERE id = %s", [establishment.pk]
-        )
-        (establishment.rules_version,) = cursor.fetchone()
-    return establishment.rules_version
 
 
 def _bump(sender: type[Model], instance: Model, **kwargs: Any) -> None:

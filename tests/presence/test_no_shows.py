@@ -87,6 +87,16 @@ def test_a_suspended_patron_cannot_book_here_until_it_ends(place):
         assert book_confirmed(place, start=paris(2026, 3, 12, 10, 0)).pk
 
 
+def test_a_suspension_holds_for_every_alias_of_the_inbox_and_ends_when_lifted(place):
+    miss_three(place)
+    with at(THIRD_CLOSE + timedelta(minutes=1)), pytest.raises(DomainError) as caught:
+        book(place, email="Alice+BU@example.org", start=paris(2026, 3, 5, 10, 0))
+    assert caught.value.code == "suspended"
+    Suspension.objects.update(lifted_at=THIRD_CLOSE)
+    with at(THIRD_CLOSE + timedelta(minutes=2)):
+        assert book(place, email="alice+bu@example.org", start=paris(2026, 3, 5, 10, 0)).pk
+
+
 def test_the_suspension_is_per_establishment(place):
     miss_three(place)
     elsewhere = ResourceFactory()

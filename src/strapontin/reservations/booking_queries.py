@@ -77,18 +77,27 @@ def lock_place(resource_id: int) -> None:
     )
 
 
+#: The place's reservations in a holding state over [start, end): I1's half-open overlap
+#: (``core.intervals``).
+_OVER_THE_SLOT = (
+    "FROM reservations_reservation r "
+    "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
+    'AND r.start < %(end)s AND r."end" > %(start)s'
+)
+
+
+def _slot(resource_id: int, start: datetime, end: datetime, moment: datetime) -> Params:
+    return {"place": resource_id, "start": at(start), "end": at(end), "moment": at(moment)}
+
+
 def holders(
     resource_id: int, start: datetime, end: datetime, moment: datetime
 ) -> list[tuple[int, bool]]:
     """The place's reservations over [start, end) in a holding state, each with whether it is
     overdue; locked, so that a row a check-in or a sweep is moving is read once it moved."""
     rows = _fetch(
-        _sql(
-            "SELECT r.id, ({overdue}) FROM reservations_reservation r "
-            "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
-            'AND r.start < %(end)s AND r."end" > %(start)s{locked_of_r}'
-        ),
-        {"place": resource_id, "start": at(start), "end": at(end), "moment": at(moment)},
+        _sql(f"SELECT r.id, ({{overdue}}) {_OVER_THE_SLOT}{{locked_of_r}}"),
+        _slot(resource_id, start, end, moment),
     )
     return [(pk, bool(overdue)) for pk, overdue in rows]
 
@@ -100,20 +109,12 @@ def holders_and_rules_version(
     place's lock: it sees any closure committed before the lock (``venues.rules``)."""
     rows = _fetch(
         _sql(
-            "WITH held AS MATERIALIZED (SELECT r.id, ({overdue}) AS overdue "
-            "FROM reservations_reservation r "
-            "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
-            'AND r.start < %(end)s AND r."end" > %(start)s{locked_of_r}) '
+            "WITH held AS MATERIALIZED "
+            f"(SELECT r.id, ({{overdue}}) AS overdue {_OVER_THE_SLOT}{{locked_of_r}}) "
             "SELECT e.rules_version, held.id, held.overdue FROM venues_establishment e "
             "LEFT JOIN held ON 1 = 1 WHERE e.id = %(here)s"
         ),
-        {
-            "place": resource.pk,
-            "here": resource.establishment_id,
-            "start": at(start),
-            "end": at(end),
-            "moment": at(moment),
-        },
+        {**_slot(resource.pk, start, end, moment), "here": resource.establishment_id},
     )
     version = str(rows[0][0])
     return version, [(pk, bool(overdue)) for _v, pk, overdue in rows if pk is not None]
@@ -122,12 +123,8 @@ def holders_and_rules_version(
 def place_is_held(resource_id: int, start: datetime, end: datetime, moment: datetime) -> bool:
     """Whether a reservation still holds the place over [start, end), without locks."""
     rows = _fetch(
-        _sql(
-            "SELECT 1 FROM reservations_reservation r "
-            "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
-            'AND r.start < %(end)s AND r."end" > %(start)s AND NOT ({overdue}) LIMIT 1'
-        ),
-        {"place": resource_id, "start": at(start), "end": at(end), "moment": at(moment)},
+        _sql(f"SELECT 1 {_OVER_THE_SLOT} AND NOT ({{overdue}}) LIMIT 1"),
+        _slot(resource_id, start, end, moment),
     )
     return bool(rows)
 

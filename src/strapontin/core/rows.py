@@ -71,6 +71,20 @@ def cursor(using: str = "default") -> Any:
         return connection._prepare_cursor(inner)  # type: ignore[attr-defined]
 
 
+@contextmanager
+def pipelined(using: str = "default") -> Iterator[None]:
+    """On PostgreSQL, the statements issued inside travel together until one of their results
+    is read (psycopg's pipeline mode): a transaction's BEGIN, a lock and the read that must
+    follow it, one round trip. Each still runs after the one before, with its own snapshot."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
 _batch = threading.local()
 
 

@@ -70,11 +70,13 @@ def place(resource_id: int) -> Resource | None:
 
 
 def lock_place(resource_id: int) -> None:
-    """The place's row, locked: contenders for it queue here."""
-    _fetch(
-        _sql("SELECT 1 FROM venues_resource r WHERE r.id = %(place)s{locked}"),
-        {"place": resource_id},
-    )
+    """The place's row, locked: contenders for it queue here. Nothing is read back, so that in
+    a pipeline (``core.rows.pipelined``) the lock travels with the read that follows it."""
+    if connection.features.has_select_for_update:
+        with cursor() as statement:
+            statement.execute(
+                _sql("SELECT 1 FROM venues_resource r WHERE r.id = %s{locked}"), [resource_id]
+            )
 
 
 #: The place's reservations in a holding state over [start, end): I1's half-open overlap

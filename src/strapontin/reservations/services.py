@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import insert, written_together
+from strapontin.core.rows import insert, pipelined, written_together
 from strapontin.core.validators import has_control_characters
 from strapontin.reservations import booking_queries, emails, waitlist
 from strapontin.reservations.models import (
@@ -365,13 +365,14 @@ def reservation_create(
 
     def book() -> Reservation:
         with transaction.atomic():
-            _lock_place(resource)  # lock order: place, reservations, patrons
-            # Again under the lock: a closure declared meanwhile locks the same rows and gives
-            # the establishment a new rules version, read afresh here (venues/rules.py), with
-            # the place's reservations over the slot.
-            establishment.rules_version, holders = booking_queries.holders_and_rules_version(
-                resource, start, end, moment
-            )
+            with pipelined():  # BEGIN, the lock and the read: one round trip (PostgreSQL)
+                _lock_place(resource)  # lock order: place, reservations, patrons
+                # Again under the lock: a closure declared meanwhile locks the same rows and
+                # gives the establishment a new rules version, read afresh here
+                # (venues/rules.py), with the place's reservations over the slot.
+                establishment.rules_version, holders = booking_queries.holders_and_rules_version(
+                    resource, start, end, moment
+                )
             policy = effective_policy(establishment, resource.area)
             check_hours_and_policy(policy)
             _expire_overdue_on(resource, start, end, moment, holders)

@@ -24,7 +24,6 @@ from strapontin.reservations.models import (
     Draw,
     DrawRequest,
     DrawRequestState,
-    Patron,
     TokenPurpose,
 )
 from strapontin.reservations.tokens import is_usable
@@ -81,8 +80,7 @@ def request_slot(
         "draw_url": reverse("public:draw", kwargs={"slug": place.slug, "day": window.day}),
     }
     if request.method != "POST":
-        known = session.known_patron_id(request)
-        patron = Patron.objects.filter(pk=known).first() if known else None
+        patron = session.known_patron(request)
         context["form"] = DrawRequestForm(initial={"email": patron.email} if patron else {})
         return render(request, "public/draw_request.html", context)
     if wait := throttling.wait_for(request, "booking", per=throttling.BOOKINGS_PER_CLIENT):

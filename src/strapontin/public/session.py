@@ -26,6 +26,15 @@ def known_patron_id(request: HttpRequest) -> int | None:
     return int(value) if value else None
 
 
+def known_patron(request: HttpRequest) -> Patron | None:
+    """The patron this browser proved to be; an erased patron is nobody, on every browser
+    that had signed in as them."""
+    known = known_patron_id(request)
+    if not known:
+        return None
+    return Patron.objects.filter(pk=known, anonymised_at__isnull=True).first()
+
+
 def remembered_reservation_ids(request: HttpRequest) -> list[int]:
     return [int(i) for i in request.session.get("reservation_ids", [])]
 

@@ -30,7 +30,6 @@ from strapontin.public.forms import (
 from strapontin.reservations import forecast, lottery, selectors, services, waitlist
 from strapontin.reservations.models import (
     DemoMail,
-    Patron,
     Reservation,
     ReservationState,
     Suspension,
@@ -314,12 +313,8 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
         "grid_url": f"{grid_url}?{urlencode({'date': start.astimezone(place.tz).date()})}",
     }
     if request.method != "POST":
-        known = session.known_patron_id(request)
-        initial = {}
-        if known:
-            patron = Patron.objects.filter(pk=known).first()
-            initial = {"email": patron.email} if patron else {}
-        context["form"] = BookingForm(initial=initial)
+        patron = session.known_patron(request)
+        context["form"] = BookingForm(initial={"email": patron.email} if patron else {})
         return render(request, "public/book.html", context)
     if wait := throttling.wait_for(request, "booking", per=throttling.BOOKINGS_PER_CLIENT):
         return throttling.too_many(request, wait)
@@ -411,9 +406,7 @@ def my_reservations(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("public:my_reservations")
         return render(request, "public/my_reservations.html", {"form": form}, status=400)
-    known = session.known_patron_id(request)
-    # An erased patron is nobody, on every browser that had signed in as them.
-    patron = Patron.objects.filter(pk=known, anonymised_at__isnull=True).first() if known else None
+    patron = session.known_patron(request)
     known = patron.pk if patron else None
     upcoming, past = selectors.reservations_of(
         patron_ids=[known] if known else [],

@@ -1,10 +1,8 @@
 """Fixtures of the rushes: a quiet HTTP log, a spy on the guard, and the guard taken away."""
 
-import contextlib
 import importlib
 import threading
-import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +12,8 @@ from strapontin.api import reservations as api_reservations
 from strapontin.public import throttling
 from strapontin.reservations import services
 from strapontin.reservations.models import HOLDING_STATES, Reservation, ReservationState
+from strapontin.venues.models import Resource
+from tests.concurrency.rush import FirstArrivals
 
 no_overlap = importlib.import_module("strapontin.reservations.migrations.0002_no_double_booking")
 
@@ -42,16 +42,11 @@ def refusals_under_the_lock(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     # The first few clients pass the quick check together, so that the guard under the lock
     # always meets contenders: without it, on a fast path, the winner could commit before
     # anyone else looked, and the rush would prove nothing about the lock.
-    together = threading.Barrier(4)
-    arrivals = iter(range(4))
+    first_few = FirstArrivals(4)
 
     def spy(*args: object, **kwargs: object) -> bool:
         if not connection.in_atomic_block:
-            with lock:
-                first_few = next(arrivals, None) is not None
-            if first_few:
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    together.wait(timeout=10)
+            first_few.wait()
         taken = real_check(*args, **kwargs)  # type: ignore[arg-type]
         if taken and connection.in_atomic_block:
             with lock:
@@ -66,19 +61,23 @@ def refusals_under_the_lock(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def guard_disabled(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Take I1's guard away, without mocking the database: no place lock, no re-check under
     it, and on PostgreSQL no exclusion constraint. What is left is a check-then-insert whose
-    check runs outside any transaction, with a pause before the insert: clients that really
-    run at the same time all see the place free."""
+    check runs outside any transaction; the first two clients of each place both check before
+    either inserts, so they both see the place free."""
     real_check = services._place_is_taken
+    pairs: defaultdict[int, FirstArrivals] = defaultdict(lambda: FirstArrivals(2))
+    lock = threading.Lock()
 
-    def check_then_pause(*args: object) -> bool:
+    def check_then_wait_for_a_contender(resource: Resource, *args: object) -> bool:
         if connection.in_atomic_block:
             return False  # the re-check under the lock: gone
-        taken = real_check(*args)  # type: ignore[arg-type]
-        time.sleep(0.3)
+        taken = real_check(resource, *args)  # type: ignore[arg-type]
+        with lock:
+            pair = pairs[resource.pk]
+        pair.wait()
         return taken
 
     monkeypatch.setattr(services, "_lock_place", lambda resource: None)
-    monkeypatch.setattr(services, "_place_is_taken", check_then_pause)
+    monkeypatch.setattr(services, "_place_is_taken", check_then_wait_for_a_contender)
     on_postgresql = connection.vendor == "postgresql"
     if on_postgresql:
         with connection.cursor() as cursor:

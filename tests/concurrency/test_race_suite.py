@@ -10,7 +10,6 @@ The mix, on one floor, tomorrow:
   intervals: it touches 14:00–15:00 and takes nothing from it).
 """
 
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +29,14 @@ from strapontin.reservations.models import (
 )
 from strapontin.venues.models import Resource
 from strapontin.venues.schedule import local_date
-from tests.concurrency.rush import Answer, Booking, rush, tomorrow_at_ten, unexpected
+from tests.concurrency.rush import (
+    Answer,
+    Booking,
+    FirstArrivals,
+    rush,
+    tomorrow_at_ten,
+    unexpected,
+)
 from tests.conftest import PARIS
 from tests.factories import AreaFactory, BookingPolicyFactory, ResourceFactory
 
@@ -192,15 +198,17 @@ def test_one_patrons_twenty_parallel_requests_stay_within_their_limits(
 
 @pytest.fixture
 def patron_lock_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """I2's guard taken away: the patron's row is read, not locked, and a pause follows, so
-    that parallel bookings all count the patron's reservations before any of them commits."""
+    """I2's guard taken away: the patron's row is read, not locked, and the first tabs wait for
+    one another, so that more than a week's worth count the patron's reservations before any of
+    them commits."""
+    more_than_a_week = FirstArrivals(MAX_PER_WEEK + 2)
 
-    def read_then_pause(email: str, language: str) -> Patron:
+    def read_then_wait(email: str, language: str) -> Patron:
         patron = Patron.objects.get(email=email)
-        time.sleep(1.0)
+        more_than_a_week.wait()
         return patron
 
-    monkeypatch.setattr(services, "_lock_patron", read_then_pause)
+    monkeypatch.setattr(services, "_lock_patron", read_then_wait)
     # Any other lock serialising one inbox's bookings (an advisory lock per canonical
     # address, say) is part of the same guard: gone too.
     monkeypatch.setattr(services, "_lock_inbox", lambda email: None, raising=False)

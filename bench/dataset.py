@@ -28,6 +28,7 @@ from strapontin.reservations.models import (
     Patron,
     Reservation,
     ReservationState,
+    canonical_email,
 )
 from strapontin.venues.models import (
     Area,
@@ -92,19 +93,16 @@ def build_base() -> None:
             for pk in establishment.resources.values_list("pk", flat=True)[::2]
         )
     verified = datetime.now(UTC) - timedelta(days=30)
+
+    def patron(email: str) -> Patron:
+        # bulk_create does not call save(), which fills canonical_email
+        return Patron(email=email, canonical_email=canonical_email(email), verified_at=verified)
+
     Patron.objects.bulk_create(
-        (
-            Patron(email=f"b{n}@patrons.example", verified_at=verified)
-            for n in range(BOOKING_PATRONS)
-        ),
-        batch_size=5000,
+        (patron(f"b{n}@patrons.example") for n in range(BOOKING_PATRONS)), batch_size=5000
     )
     Patron.objects.bulk_create(
-        (
-            Patron(email=f"h{n}@patrons.example", verified_at=verified)
-            for n in range(HISTORY_PATRONS)
-        ),
-        batch_size=5000,
+        (patron(f"h{n}@patrons.example") for n in range(HISTORY_PATRONS)), batch_size=5000
     )
     _busy_day(Establishment.objects.get(slug=BIG), tomorrow())
 

@@ -134,3 +134,23 @@ def test_an_invalid_patron_token_is_refused_even_where_it_is_optional(api: Api, 
     answer = api.book(place, token="not-a-real-token-at-all")
     assert answer.status_code == 401
     assert error_of(answer) == "unauthorized"
+
+
+def test_a_patron_token_records_its_last_use_at_most_every_ten_minutes(api: Api):
+    """Not a write on every request: a use within ten minutes of the one recorded changes
+    nothing (on PostgreSQL the token's own lookup writes it, on SQLite a second statement)."""
+    token = api.sign_in()  # the frozen Monday, 09:00 in Paris
+    assert PatronToken.objects.get().last_used_at is None
+
+    def used_at(hour: int, minute: int) -> object:
+        with time_machine.travel(paris(2026, 3, 2, hour, minute), tick=False):
+            assert api.get("/me", token=token).status_code == 200
+        return PatronToken.objects.get().last_used_at
+
+    assert used_at(9, 1) == paris(2026, 3, 2, 9, 1)
+    assert used_at(9, 10) == paris(2026, 3, 2, 9, 1)
+    assert used_at(9, 12) == paris(2026, 3, 2, 9, 12)
+    api.delete("/auth/token", token=token)
+    with time_machine.travel(paris(2026, 3, 2, 10, 0), tick=False):
+        assert api.get("/me", token=token).status_code == 401
+    assert PatronToken.objects.get().last_used_at == paris(2026, 3, 2, 9, 12)

@@ -11,6 +11,7 @@ The mix, on one floor, tomorrow:
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -203,12 +204,16 @@ def patron_lock_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
     them commits."""
     more_than_a_week = FirstArrivals(MAX_PER_WEEK + 2)
 
-    def read_then_wait(email: str, language: str) -> Patron:
-        patron = Patron.objects.get(email=email)
-        more_than_a_week.wait()
-        return patron
+    def read_then_wait(email: str) -> Callable[[], Patron]:
+        def read() -> Patron:
+            patron = Patron.objects.get(email=email)
+            more_than_a_week.wait()
+            return patron
 
-    monkeypatch.setattr(services, "_lock_patron", read_then_wait)
+        return read
+
+    monkeypatch.setattr(services, "_queue_lock_patron", read_then_wait)
+    monkeypatch.setattr(services, "_lock_patron", lambda email, language: read_then_wait(email)())
     # Any other lock serialising one inbox's bookings (an advisory lock per canonical
     # address, say) is part of the same guard: gone too.
     monkeypatch.setattr(services, "_lock_inbox", lambda email: None, raising=False)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -155,23 +155,44 @@ def patron_token_find(raw: str) -> PatronToken | None:
     if not _well_formed(raw):
         return None
     moment = now()
+    touched_here = connection.vendor == "postgresql"
     found = rows.first(
-        _patron_token_sql(), [hash_secret(raw), rows.at(moment)], PatronToken, Patron
+        _patron_token_sql(touched_here),
+        {
+            "hash": hash_secret(raw),
+            "moment": rows.at(moment),
+            "stale": rows.at(moment - LAST_USED_PRECISION),
+        },
+        PatronToken,
+        Patron,
     )
     if found is None:
         return None
     token, token.patron = found
-    _touch(token, token.last_used_at, moment)
+    if not touched_here:
+        _touch(token, token.last_used_at, moment)
     return token
 
 
 @cache
-def _patron_token_sql() -> str:
-    """Every API booking reads its token: SQL written once (``core.rows``)."""
+def _patron_token_sql(touched_here: bool) -> str:
+    """Every API booking reads its token: SQL written once (``core.rows``). On PostgreSQL
+    the same statement writes ``last_used_at`` when it is stale (``_touch``), so that a first
+    use costs no second round trip; it reads the value from before."""
+
+    def live(t: str) -> str:
+        return f"{t}token_hash = %(hash)s AND {t}revoked_at IS NULL AND {t}expires_at > %(moment)s"
+
+    touch = (
+        "WITH touched AS (UPDATE api_patrontoken SET last_used_at = %(moment)s "  # noqa: S608
+        f"WHERE {live('')} AND (last_used_at IS NULL OR last_used_at < %(stale)s)) "
+        if touched_here
+        else ""
+    )
     return (
-        f"SELECT {rows.columns(PatronToken, 't')}, {rows.columns(Patron, 'p')} "  # noqa: S608
+        f"{touch}SELECT {rows.columns(PatronToken, 't')}, {rows.columns(Patron, 'p')} "  # noqa: S608
         "FROM api_patrontoken t JOIN reservations_patron p ON p.id = t.patron_id "
-        "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s"
+        f"WHERE {live('t.')}"
     )
 
 

@@ -103,7 +103,8 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
         raise DomainError("slot_in_past", _("This time slot has already started or passed."))
     if start > moment + SANE_RANGE:
         raise DomainError("beyond_horizon", _("This date is too far ahead."))
-    resource = booking_queries.place(payload.place)
+    start, end = start.astimezone(UTC), start.astimezone(UTC) + timedelta(minutes=payload.duration)
+    resource, held = booking_queries.place_and_whether_held(payload.place, start, end, moment)
     if resource is None:
         raise DomainError("not_found", _("This place does not exist or cannot be booked."))
     email = payload.email if payload.email is not None else ""
@@ -113,8 +114,9 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
     reservation = services.reservation_create(
         resource=resource,
         email=email,
-        start=start.astimezone(UTC),
-        end=start.astimezone(UTC) + timedelta(minutes=payload.duration),
+        start=start,
+        end=end,
+        held_when_found=held,
         language=request_language(payload.language),
         known_patron_id=signed_in.patron_id if signed_in is not None else None,
         # A retried transaction issues a token again: the last one is the one committed.

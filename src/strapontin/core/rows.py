@@ -23,12 +23,15 @@ type Converter = Callable[[Any, Any, Any], Any]
 
 
 @cache
-def _insert_statement(model: type[Model], alias: str) -> tuple[str, tuple[Field, ...]]:
+def _insert_statement(
+    model: type[Model], alias: str, with_pk: bool = False
+) -> tuple[str, tuple[Field, ...]]:
+    """``with_pk``: the row's key was drawn from its sequence beforehand."""
     quote = connections[alias].ops.quote_name
     meta = model._meta
     assert meta.pk is not None
     assert meta.pk is meta.auto_field, "an automatic primary key"
-    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
+    fields = tuple(f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field)
     columns = ", ".join(quote(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = (
@@ -40,15 +43,25 @@ def _insert_statement(model: type[Model], alias: str) -> tuple[str, tuple[Field,
 
 def insert[M: Model](row: M, using: str = "default") -> M:
     """Write ``row``, new, and give it its primary key, as ``save()`` would."""
-    connection = connections[using]
-    sql, fields = _insert_statement(type(row), using)
-    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
-    with cursor(using) as statement:
-        statement.execute(sql, values)
-        (row.pk,) = statement.fetchone()
-    row._state.adding = False
-    row._state.db = using
+    _queue_insert(row, using)()
     return row
+
+
+def _queue_insert(row: Model, using: str) -> Callable[[], None]:
+    """Send ``row``'s INSERT; what is returned reads its key back into it."""
+    connection = connections[using]
+    sql, fields = _insert_statement(type(row), using, row.pk is not None)
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    statement = cursor(using)
+    statement.execute(sql, values)
+
+    def read_key() -> None:
+        with statement:
+            (row.pk,) = statement.fetchone()
+        row._state.adding = False
+        row._state.db = using
+
+    return read_key
 
 
 def at(moment: datetime, using: str = "default") -> Any:
@@ -90,10 +103,11 @@ _batch = threading.local()
 
 @contextmanager
 def written_together(using: str = "default") -> Iterator[None]:
-    """Rows given to :func:`insert_later` inside are written when the block ends, in one
-    statement on PostgreSQL: a booking's audit entry, e-mail and token cost one round trip
-    instead of three (a round trip costs this machine's PostgreSQL more than the INSERT).
-    They get their primary key then; nothing reads them before."""
+    """Rows given to :func:`insert_later` inside are written when the block ends, in one round
+    trip on PostgreSQL: a booking's audit entry, e-mail and token cost one instead of three (a
+    round trip costs this machine's PostgreSQL more than the INSERT).
+    They get their primary key then, unless it was drawn beforehand (a booking's reservation,
+    which the other rows refer to); nothing reads them before."""
     if getattr(_batch, "rows", None) is not None:  # nested: the outer block writes them
         yield
         return
@@ -116,23 +130,13 @@ def insert_later[M: Model](row: M, using: str = "default") -> M:
 
 
 def _insert_all(pending: list[Model], using: str) -> None:
-    connection = connections[using]
-    if connection.vendor != "postgresql" or len(pending) < 2:
-        for row in pending:
-            insert(row, using)
-        return
-    parts, values = [], []
-    for number, row in enumerate(pending):
-        sql, fields = _insert_statement(type(row), using)
-        parts.append(f"row{number} AS ({sql})")
-        values += [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
-    pks = ", ".join(f"(SELECT * FROM row{number})" for number in range(len(pending)))
-    with cursor(using) as statement:
-        statement.execute(f"WITH {', '.join(parts)} SELECT {pks}", values)
-        for row, pk in zip(pending, statement.fetchone(), strict=True):
-            row.pk = pk
-            row._state.adding = False
-            row._state.db = using
+    """One round trip on PostgreSQL: the INSERTs travel in one pipeline, each a statement of
+    its own, prepared (one statement for all, with its fifty-odd parameters, would be parsed
+    again by psycopg on every booking: it caches no query with more than 50)."""
+    with pipelined(using):
+        written = [_queue_insert(row, using) for row in pending]
+    for read_key in written:
+        read_key()
 
 
 def columns(model: type[Model], table: str, using: str = "default") -> str:
@@ -165,9 +169,12 @@ def load[M: Model](model: type[M], values: Sequence[Any], using: str = "default"
     return model.from_db(using, None, converted)  # type: ignore[arg-type]
 
 
-def first(sql: str, params: Any, *models: type[Model], using: str = "default") -> list[Any] | None:
+def first(
+    sql: str, params: Any, *models: type[Model], extra: int = 0, using: str = "default"
+) -> list[Any] | None:
     """The first row of ``sql`` as one instance of each of ``models``, whose :func:`columns`
-    it selects one after the other (the caller links them: ``token.patron = patron``)."""
+    it selects one after the other (the caller links them: ``token.patron = patron``), then
+    the ``extra`` values selected after them, as they are."""
     with cursor(using) as statement:
         statement.execute(sql, params)
         row = statement.fetchone()
@@ -178,4 +185,4 @@ def first(sql: str, params: Any, *models: type[Model], using: str = "default") -
         width = len(model._meta.concrete_fields)
         loaded.append(load(model, row[offset : offset + width], using))
         offset += width
-    return loaded
+    return [*loaded, *row[offset : offset + extra]]

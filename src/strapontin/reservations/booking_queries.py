@@ -1,8 +1,13 @@
 """The statements of a booking, written once in SQL: a booking runs them all, at the 8 o'clock
 rush hundreds of times a second, and compiling them through the ORM was half of its time
 (issue 7). Each says what the ORM query it replaced said; the rules stay in ``services``.
-Lock clauses exist on PostgreSQL only: SQLite's IMMEDIATE transaction already serialises."""
+Lock clauses exist on PostgreSQL only: SQLite's IMMEDIATE transaction already serialises.
 
+A ``queue_`` function sends its statement and returns what reads its result: inside
+``core.rows.pipelined``, statements queued one after the other travel in one round trip, and
+each still runs after the one before it (its locks granted), with a snapshot of its own."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -21,6 +26,7 @@ from strapontin.reservations.models import (
 from strapontin.venues.models import Area, Establishment, Resource
 
 Params = dict[str, Any]
+type Pending[T] = Callable[[], T]
 
 
 def _quoted(value: str) -> str:
@@ -50,23 +56,57 @@ def _sql(template: str) -> str:
 
 
 def _fetch(sql: str, params: Params) -> list[tuple[Any, ...]]:
-    with cursor() as statement:
-        statement.execute(sql, params)
-        return statement.fetchall()
+    return _queue(sql, params)()
+
+
+def _queue(sql: str, params: Params) -> Pending[list[tuple[Any, ...]]]:
+    statement = cursor()
+    statement.execute(sql, params)
+
+    def read() -> list[tuple[Any, ...]]:
+        try:
+            return statement.fetchall()
+        finally:
+            statement.close()
+
+    return read
+
+
+def _place_statement(also: str = "") -> str:
+    return (
+        f"SELECT {columns(Resource, 'r')}, {columns(Area, 'a')}, {columns(Establishment, 'e')}"
+        f"{also} FROM venues_resource r JOIN venues_area a ON a.id = r.area_id "
+        "JOIN venues_establishment e ON e.id = r.establishment_id WHERE r.id = %(place)s"
+    )
 
 
 def place(resource_id: int) -> Resource | None:
     """The place to book, with its area and establishment (the ORM's ``select_related``)."""
-    sql = (
-        f"SELECT {columns(Resource, 'r')}, {columns(Area, 'a')}, {columns(Establishment, 'e')} "
-        "FROM venues_resource r JOIN venues_area a ON a.id = r.area_id "
-        "JOIN venues_establishment e ON e.id = r.establishment_id WHERE r.id = %s"
-    )
-    found = first(sql, [resource_id], Resource, Area, Establishment)
+    found = first(_place_statement(), {"place": resource_id}, Resource, Area, Establishment)
     if found is None:
         return None
     resource, resource.area, resource.establishment = found
     return resource
+
+
+def place_and_whether_held(
+    resource_id: int, start: datetime, end: datetime, moment: datetime
+) -> tuple[Resource | None, bool]:
+    """:func:`place`, and :func:`place_is_held` over [start, end), in one statement: the quick
+    check of an API booking costs no round trip of its own."""
+    held = _sql(f", EXISTS (SELECT 1 {_over_the_slot('h')} AND NOT ({{overdue}}))")
+    found = first(
+        _place_statement(held),
+        _slot(resource_id, start, end, moment),
+        Resource,
+        Area,
+        Establishment,
+        extra=1,
+    )
+    if found is None:
+        return None, False
+    resource, resource.area, resource.establishment, is_held = found
+    return resource, bool(is_held)
 
 
 def lock_place(resource_id: int) -> None:
@@ -79,13 +119,17 @@ def lock_place(resource_id: int) -> None:
             )
 
 
-#: The place's reservations in a holding state over [start, end): I1's half-open overlap
-#: (``core.intervals``).
-_OVER_THE_SLOT = (
-    "FROM reservations_reservation r "
-    "WHERE r.resource_id = %(place)s AND r.state IN ({holding_states}) "
-    'AND r.start < %(end)s AND r."end" > %(start)s'
-)
+def _over_the_slot(alias: str = "r") -> str:
+    """The place's reservations in a holding state over [start, end): I1's half-open overlap
+    (``core.intervals``), their table named ``alias``."""
+    return (
+        f"FROM reservations_reservation {alias} "
+        f"WHERE {alias}.resource_id = %(place)s AND {alias}.state IN ({{holding_states}}) "
+        f'AND {alias}.start < %(end)s AND {alias}."end" > %(start)s'
+    )
+
+
+_OVER_THE_SLOT = _over_the_slot()
 
 
 def _slot(resource_id: int, start: datetime, end: datetime, moment: datetime) -> Params:
@@ -104,12 +148,12 @@ def holders(
     return [(pk, bool(overdue)) for pk, overdue in rows]
 
 
-def holders_and_rules_version(
+def queue_holders_and_rules_version(
     resource: Resource, start: datetime, end: datetime, moment: datetime
-) -> tuple[str, list[tuple[int, bool]]]:
-    """:func:`holders`, and the establishment's rules version, in one statement run after the
-    place's lock: it sees any closure committed before the lock (``venues.rules``)."""
-    rows = _fetch(
+) -> Pending[tuple[str, list[tuple[int, bool]]]]:
+    """:func:`holders`, and the establishment's rules version, in one statement queued after
+    the place's lock: it sees any closure committed before the lock (``venues.rules``)."""
+    read = _queue(
         _sql(
             "WITH held AS MATERIALIZED "
             f"(SELECT r.id, ({{overdue}}) AS overdue {_OVER_THE_SLOT}{{locked_of_r}}) "
@@ -118,8 +162,23 @@ def holders_and_rules_version(
         ),
         {**_slot(resource.pk, start, end, moment), "here": resource.establishment_id},
     )
-    version = str(rows[0][0])
-    return version, [(pk, bool(overdue)) for _v, pk, overdue in rows if pk is not None]
+
+    def version_and_holders() -> tuple[str, list[tuple[int, bool]]]:
+        rows = read()
+        version = str(rows[0][0])
+        return version, [(pk, bool(overdue)) for _v, pk, overdue in rows if pk is not None]
+
+    return version_and_holders
+
+
+def queue_reservation_id() -> Pending[int | None]:
+    """The primary key of the reservation about to be written, drawn from its sequence with
+    the locks (PostgreSQL), so that the reservation is written with its audit entry, e-mail
+    and token in one statement; None elsewhere (the INSERT gives it)."""
+    if connection.vendor != "postgresql":
+        return lambda: None
+    read = _queue("SELECT nextval(pg_get_serial_sequence('reservations_reservation', 'id'))", {})
+    return lambda: int(read()[0][0])
 
 
 def place_is_held(resource_id: int, start: datetime, end: datetime, moment: datetime) -> bool:
@@ -131,20 +190,29 @@ def place_is_held(resource_id: int, start: datetime, end: datetime, moment: date
     return bool(rows)
 
 
-def lock_patron(email: str, inbox: int | None) -> Patron | None:
+def queue_lock_patron(email: str, inbox: int | None) -> Pending[Patron | None]:
     """The patron of ``email``, its row locked, after the lock of its ``inbox`` (an advisory
     lock on PostgreSQL, taken in the same statement); None for an address never seen."""
     lock_inbox = ", pg_advisory_xact_lock(%(inbox)s)" if inbox is not None else ""
-    rows = _fetch(
+    read = _queue(
         _sql(
             f"SELECT {columns(Patron, 'r')}{lock_inbox} FROM reservations_patron r "
             "WHERE r.email = %(email)s{locked}"
         ),
         {"email": email, "inbox": inbox},
     )
-    if not rows:
-        return None
-    return load(Patron, rows[0][: len(Patron._meta.concrete_fields)])
+
+    def patron() -> Patron | None:
+        rows = read()
+        if not rows:
+            return None
+        return load(Patron, rows[0][: len(Patron._meta.concrete_fields)])
+
+    return patron
+
+
+def lock_patron(email: str, inbox: int | None) -> Patron | None:
+    return queue_lock_patron(email, inbox)()
 
 
 @dataclass(frozen=True)
@@ -159,18 +227,29 @@ class InboxCounts:
     suspended_until: datetime | None
 
 
-def _same_inbox(patron: Patron, table: str) -> str:
-    """``services.same_inbox`` in SQL: the patron and their aliases."""
-    if patron.canonical_email:
-        return (
-            f"{table}.patron_id IN (SELECT id FROM reservations_patron "
-            "WHERE canonical_email = %(canonical)s)"
-        )
-    return f"{table}.patron_id = %(patron)s"
+@dataclass(frozen=True)
+class Inbox:
+    """Whose reservations count as one person's (``services.same_inbox``): every patron of a
+    canonical address, or one patron alone when its row has none."""
+
+    canonical: str = ""
+    patron_id: int | None = None
+
+    @classmethod
+    def of(cls, patron: Patron) -> "Inbox":
+        return cls(canonical=patron.canonical_email, patron_id=patron.pk)
+
+    def sql(self, table: str) -> str:
+        if self.canonical:
+            return (
+                f"{table}.patron_id IN (SELECT id FROM reservations_patron "
+                "WHERE canonical_email = %(canonical)s)"
+            )
+        return f"{table}.patron_id = %(patron)s"
 
 
 def inbox_counts(
-    patron: Patron,
+    inbox: Inbox,
     establishment_id: int,
     *,
     start: datetime,
@@ -179,8 +258,24 @@ def inbox_counts(
     week: tuple[datetime, datetime],
     moment: datetime,
 ) -> InboxCounts:
+    return queue_inbox_counts(
+        inbox, establishment_id, start=start, end=end, day=day, week=week, moment=moment
+    )()
+
+
+def queue_inbox_counts(
+    inbox: Inbox,
+    establishment_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    day: tuple[datetime, datetime],
+    week: tuple[datetime, datetime],
+    moment: datetime,
+) -> Pending[InboxCounts]:
     """One statement, which reads only reservations ending after now, the week or the slot
-    begins (the (patron, end) index), however long the patron's history."""
+    begins (the (patron, end) index), however long the patron's history. Counted after the
+    inbox's lock, it is the truth until this transaction ends."""
     sql = _sql(
         "SELECT "
         'COUNT(*) FILTER (WHERE r.start < %(end)s AND r."end" > %(start)s), '
@@ -190,17 +285,17 @@ def inbox_counts(
         "AND r.start >= %(week_start)s AND r.start < %(week_end)s), "
         f"COUNT(*) FILTER (WHERE state = {_quoted(ReservationState.PENDING)}), "
         "(SELECT MAX(s.ends_at) FROM reservations_suspension s "
-        f"WHERE {_same_inbox(patron, 's')} AND s.establishment_id = %(here)s "
+        f"WHERE {inbox.sql('s')} AND s.establishment_id = %(here)s "
         "AND s.lifted_at IS NULL AND s.starts_at <= %(moment)s AND s.ends_at > %(moment)s) "
         "FROM reservations_reservation r "
         "WHERE r.state IN ({holding_states}) AND NOT ({overdue}) "
-        f'AND {_same_inbox(patron, "r")} AND r."end" > %(since)s'
+        f'AND {inbox.sql("r")} AND r."end" > %(since)s'
     )
-    overlapping, today, this_week, pending, until = _fetch(
+    read = _queue(
         sql,
         {
-            "patron": patron.pk,
-            "canonical": patron.canonical_email,
+            "patron": inbox.patron_id,
+            "canonical": inbox.canonical,
             "here": establishment_id,
             "start": at(start),
             "end": at(end),
@@ -211,6 +306,11 @@ def inbox_counts(
             "since": at(min(start, week[0], moment)),
             "moment": at(moment),
         },
-    )[0]
-    until = convert(Suspension._meta.get_field("ends_at"), until)
-    return InboxCounts(overlapping, today, this_week, pending, until)
+    )
+
+    def counts() -> InboxCounts:
+        overlapping, today, this_week, pending, until = read()[0]
+        until = convert(Suspension._meta.get_field("ends_at"), until)
+        return InboxCounts(overlapping, today, this_week, pending, until)
+
+    return counts

@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import insert, pipelined, written_together
+from strapontin.core.rows import insert, insert_later, pipelined, written_together
 from strapontin.core.validators import has_control_characters
 from strapontin.reservations import booking_queries, emails, waitlist
 from strapontin.reservations.models import (
@@ -148,6 +148,29 @@ def _check_pending_cap(policy: BookingPolicy, waiting: int) -> None:
         )
 
 
+def _queue_inbox_counts(
+    inbox: booking_queries.Inbox,
+    resource: Resource,
+    start: datetime,
+    end: datetime,
+    moment: datetime,
+) -> booking_queries.Pending[booking_queries.InboxCounts]:
+    """What I2 and the suspension rule count, over the booked day and its week (Monday to
+    Sunday, in the establishment's time zone)."""
+    tz = resource.establishment.tz
+    day = local_date(start, tz)
+    monday = day - timedelta(days=day.weekday())
+    return booking_queries.queue_inbox_counts(
+        inbox,
+        resource.establishment_id,
+        start=start,
+        end=end,
+        day=day_bounds(day, tz),
+        week=(day_bounds(monday, tz)[0], day_bounds(monday + timedelta(days=6), tz)[1]),
+        moment=moment,
+    )
+
+
 def _check_patron_limits(
     patron: Patron,
     policy: BookingPolicy,
@@ -155,23 +178,15 @@ def _check_patron_limits(
     start: datetime,
     end: datetime,
     moment: datetime,
+    counts: booking_queries.InboxCounts | None = None,
 ) -> int:
     """I2 and the suspension rule, counted while the inbox is locked so parallel requests
-    cannot both pass, over all its aliases, in one statement (``booking_queries``). Returns
-    how many of its reservations await confirmation, for the pending cap."""
-    tz = resource.establishment.tz
-    day = local_date(start, tz)
-    monday = day - timedelta(days=day.weekday())
-    week = (day_bounds(monday, tz)[0], day_bounds(monday + timedelta(days=6), tz)[1])
-    counts = booking_queries.inbox_counts(
-        patron,
-        resource.establishment_id,
-        start=start,
-        end=end,
-        day=day_bounds(day, tz),
-        week=week,
-        moment=moment,
-    )
+    cannot both pass, over all its aliases, in one statement (``booking_queries``), unless
+    the caller ``counts`` them under that lock already. Returns how many of its reservations
+    await confirmation, for the pending cap."""
+    if counts is None:
+        inbox = booking_queries.Inbox.of(patron)
+        counts = _queue_inbox_counts(inbox, resource, start, end, moment)()
     if counts.suspended_until is not None:
         raise _suspended(counts.suspended_until, resource)
     if counts.overlapping:
@@ -301,6 +316,12 @@ def _place_is_taken(
     return booking_queries.place_is_held(resource.pk, start, end, moment)
 
 
+def _queue_lock_patron(email: str) -> booking_queries.Pending[Patron | None]:
+    """``_lock_patron``'s statement, sent with the place's lock (one round trip on
+    PostgreSQL); reads None for an address never seen. A module-level seam too."""
+    return booking_queries.queue_lock_patron(email, _inbox_key(email))
+
+
 def _lock_patron(email: str, language: str) -> Patron:
     """The patron's row, locked: one patron's parallel bookings count their limits (I2) one
     after the other, aliases of one inbox included (``_lock_inbox``). A module-level seam,
@@ -325,6 +346,7 @@ def reservation_create(
     known_patron_id: int | None = None,
     booked_by: AbstractBaseUser | None = None,
     with_booking: Callable[[Reservation], None] | None = None,
+    held_when_found: bool | None = None,
 ) -> Reservation:
     """Book ``resource`` for [start, end) for the owner of ``email``.
 
@@ -334,6 +356,8 @@ def reservation_create(
     no confirmation is asked, and the slot under way can be booked.
     ``with_booking`` writes what the caller keeps with the reservation (the API's token for
     whoever booked) in the same transaction: one commit, not two.
+    ``held_when_found`` is the quick check, when the caller read it with the place
+    (``booking_queries.place_and_whether_held``).
     """
     email = normalise_email(email)
     moment = now()
@@ -360,56 +384,72 @@ def reservation_create(
 
     check_hours_and_policy(policy)
     # Most losers of a rush stop here, without waiting for the write lock or the place's row.
-    if _place_is_taken(resource, start, end, moment):
+    if held_when_found is None:
+        held_when_found = _place_is_taken(resource, start, end, moment)
+    if held_when_found:
         raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
+    inbox = booking_queries.Inbox(canonical=canonical_email(email))
 
     def book() -> Reservation:
         with transaction.atomic():
-            with pipelined():  # BEGIN, the lock and the read: one round trip (PostgreSQL)
+            # BEGIN, the locks and the reads that must follow them: one round trip on
+            # PostgreSQL, each statement run once the locks before it are granted.
+            with pipelined():
                 _lock_place(resource)  # lock order: place, reservations, patrons
                 # Again under the lock: a closure declared meanwhile locks the same rows and
                 # gives the establishment a new rules version, read afresh here
                 # (venues/rules.py), with the place's reservations over the slot.
-                establishment.rules_version, holders = booking_queries.holders_and_rules_version(
+                read_holders = booking_queries.queue_holders_and_rules_version(
                     resource, start, end, moment
                 )
+                read_patron = _queue_lock_patron(email)
+                read_counts = _queue_inbox_counts(inbox, resource, start, end, moment)
+                read_reservation_id = booking_queries.queue_reservation_id()
+            establishment.rules_version, holders = read_holders()
+            patron = read_patron()
+            counts: booking_queries.InboxCounts | None = read_counts()
             policy = effective_policy(establishment, resource.area)
             check_hours_and_policy(policy)
             _expire_overdue_on(resource, start, end, moment, holders)
-            patron = _lock_patron(email, language)
+            if patron is None or patron.canonical_email != inbox.canonical:
+                # A new address (no row was there to lock), or an old row: lock, then count.
+                patron, counts = _lock_patron(email, language), None
             if _place_is_taken(resource, start, end, moment, holders):
                 raise DomainError("slot_taken", _("Sorry, this place has just been taken."))
-            waiting = _check_patron_limits(patron, policy, resource, start, end, moment)
+            waiting = _check_patron_limits(patron, policy, resource, start, end, moment, counts)
             if patron.language != language:
                 patron.language = language
                 patron.save(update_fields=["language"])
             confirm = not at_desk and _needs_confirmation(policy, patron, known_patron_id)
             if confirm:
                 _check_pending_cap(policy, waiting)
-            reservation = insert(
-                Reservation(
-                    establishment=establishment,
-                    resource=resource,
-                    patron=patron,
-                    start=start,
-                    end=end,
-                    state=ReservationState.PENDING if confirm else ReservationState.CONFIRMED,
-                    language=language,
-                    created_at=moment,
-                    confirmation_deadline=(
-                        min(moment + timedelta(minutes=policy.confirmation_deadline_minutes), start)
-                        if confirm
-                        else None
-                    ),
-                    confirmed_at=None if confirm else moment,
-                    checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
-                    checkin_closes_at=min(
-                        start + timedelta(minutes=policy.checkin_closes_after_minutes), end
-                    ),
-                )
+            reservation = Reservation(
+                pk=read_reservation_id(),
+                establishment=establishment,
+                resource=resource,
+                patron=patron,
+                start=start,
+                end=end,
+                state=ReservationState.PENDING if confirm else ReservationState.CONFIRMED,
+                language=language,
+                created_at=moment,
+                confirmation_deadline=(
+                    min(moment + timedelta(minutes=policy.confirmation_deadline_minutes), start)
+                    if confirm
+                    else None
+                ),
+                confirmed_at=None if confirm else moment,
+                checkin_opens_at=start - timedelta(minutes=policy.checkin_opens_before_minutes),
+                checkin_closes_at=min(
+                    start + timedelta(minutes=policy.checkin_closes_after_minutes), end
+                ),
             )
-            # Its audit entry, e-mail and token: one round trip (core/rows.py).
+            # With its audit entry, e-mail and token: one round trip (core/rows.py).
             with written_together():
+                if reservation.pk is None:
+                    insert(reservation)  # its key comes from the INSERT: the rows below need it
+                else:
+                    insert_later(reservation)
                 log_action(
                     reservation,
                     "reservation.booked_at_desk"

@@ -45,10 +45,10 @@ def refusals_under_the_lock(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     first_few = FirstArrivals(4)
 
     def spy(*args: object, **kwargs: object) -> bool:
-        if not connection.in_atomic_block:
-            first_few.wait()
         taken = real_check(*args, **kwargs)  # type: ignore[arg-type]
-        if taken and connection.in_atomic_block:
+        if not connection.in_atomic_block:
+            first_few.wait()  # each has seen the place free before any goes on to book it
+        elif taken:
             with lock:
                 refused["slot_taken"] += 1
         return taken

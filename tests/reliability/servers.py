@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STRAPONTIN = str(Path(sys.executable).with_name("strapontin"))
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 REFERENCE = re.compile(r"/reservation/([A-Z0-9]+)/$")
+DATA_CODE = re.compile(r'data-code="([^"]*)"')
 
 
 def free_port() -> int:
@@ -184,6 +185,7 @@ class Outcome:
     seconds: float = 0.0
     retry_after: str | None = None
     body: str = ""
+    code: str = ""  # the error's code, for a refusal
 
 
 class Load:
@@ -232,6 +234,7 @@ class Load:
             return Outcome(slot, None, seconds=time.monotonic() - started)
         location = answer.headers.get("Location", "")
         found = REFERENCE.search(location)
+        code = DATA_CODE.search(answer.text)
         return Outcome(
             slot,
             answer.status_code,
@@ -239,6 +242,7 @@ class Load:
             seconds=time.monotonic() - started,
             retry_after=answer.headers.get("Retry-After"),
             body="" if answer.status_code == 302 else answer.text[:300],
+            code=code.group(1) if code else "",
         )
 
     def _run(self) -> None:

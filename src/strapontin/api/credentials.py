@@ -5,6 +5,7 @@ and staff tokens. Raw secrets are returned once and never stored."""
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -152,11 +153,16 @@ def sign_in_code_verify(*, email: str, code: str, language: str) -> SignedIn:
 
 
 def patron_token_find(raw: str) -> PatronToken | None:
+    return queue_patron_token_find(raw)()
+
+
+def queue_patron_token_find(raw: str) -> Callable[[], PatronToken | None]:
+    """:func:`patron_token_find`, sent now and read when called (``core.rows.pipelined``)."""
     if not _well_formed(raw):
-        return None
+        return lambda: None
     moment = now()
     touched_here = connection.vendor == "postgresql"
-    found = rows.first(
+    read = rows.queue_first(
         _patron_token_sql(touched_here),
         {
             "hash": hash_secret(raw),
@@ -166,11 +172,16 @@ def patron_token_find(raw: str) -> PatronToken | None:
         PatronToken,
         Patron,
     )
-    if found is None:
-        return None
-    token, token.patron = found
-    if not touched_here:
-        _touch(token, token.last_used_at, moment)
+
+    def token() -> PatronToken | None:
+        found = read()
+        if found is None:
+            return None
+        token, token.patron = found
+        if not touched_here:
+            _touch(token, token.last_used_at, moment)
+        return token
+
     return token
 
 

@@ -24,9 +24,15 @@ from strapontin.api.schemas import (
     ReservationOut,
     reservation_out,
 )
-from strapontin.api.security import PatronTokenAuth, ReservationTokenAuth, patron_from_header
+from strapontin.api.security import (
+    PatronTokenAuth,
+    ReservationTokenAuth,
+    patron_from_header,
+    queue_patron_from_header,
+)
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
+from strapontin.core.rows import pipelined
 from strapontin.reservations import booking_queries, presence, services
 from strapontin.reservations.models import (
     AccessToken,
@@ -96,15 +102,19 @@ def _out(reservation: Reservation) -> dict[str, Any]:
 )
 def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
     limit(request, "booking", per=BOOKINGS_PER_CLIENT, window=WINDOW)
-    signed_in = patron_from_header(request)
     moment = now()
     start = payload.start
-    if start < moment - SANE_RANGE:
-        raise DomainError("slot_in_past", _("This time slot has already started or passed."))
-    if start > moment + SANE_RANGE:
+    if not moment - SANE_RANGE <= start <= moment + SANE_RANGE:
+        patron_from_header(request)  # a bad token is a 401 first, as for any other booking
+        if start < moment:
+            raise DomainError("slot_in_past", _("This time slot has already started or passed."))
         raise DomainError("beyond_horizon", _("This date is too far ahead."))
     start, end = start.astimezone(UTC), start.astimezone(UTC) + timedelta(minutes=payload.duration)
-    resource, held = booking_queries.place_and_whether_held(payload.place, start, end, moment)
+    with pipelined():  # the token and the place: one round trip (PostgreSQL)
+        read_token = queue_patron_from_header(request)
+        read_place = booking_queries.queue_place_and_whether_held(payload.place, start, end, moment)
+    signed_in = read_token()
+    resource, held = read_place()
     if resource is None:
         raise DomainError("not_found", _("This place does not exist or cannot be booked."))
     email = payload.email if payload.email is not None else ""

@@ -1,6 +1,8 @@
 """The three bearer tokens of the API, as ninja authentication classes (their class names are
 the security schemes of the OpenAPI document)."""
 
+from collections.abc import Callable
+
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
@@ -40,13 +42,30 @@ class StaffTokenAuth(HttpBearer):
         return credentials.staff_token_find(token)
 
 
+class _QueuedPatronTokenAuth(PatronTokenAuth):
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest, token: str
+    ) -> Callable[[], PatronToken | None]:
+        return credentials.queue_patron_token_find(token)
+
+
 def patron_from_header(request: HttpRequest) -> PatronToken | None:
     """For operations where a patron token is optional: None without the header; raises
     401 (through ninja's handler) when a token is sent but is not valid."""
+    return queue_patron_from_header(request)()
+
+
+def queue_patron_from_header(request: HttpRequest) -> Callable[[], PatronToken | None]:
+    """:func:`patron_from_header`, its lookup sent now and read when called: a booking sends
+    it with the place's (``core.rows.pipelined``)."""
     if not request.headers.get("Authorization"):
-        return None
-    found = PatronTokenAuth()(request)
-    if found is None:
-        raise AuthenticationError()
-    assert isinstance(found, PatronToken)
-    return found
+        return lambda: None
+    read = _QueuedPatronTokenAuth()(request)
+
+    def patron_token() -> PatronToken | None:
+        found = read() if read is not None else None
+        if found is None:
+            raise AuthenticationError()
+        return found
+
+    return patron_token

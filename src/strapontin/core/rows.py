@@ -93,6 +93,9 @@ def pipelined(using: str = "default") -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
+    # Before the pipeline: a dead connection must fail its health check here, and be
+    # replaced, rather than fail with the statements queued after it.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
@@ -139,6 +142,7 @@ def _insert_all(pending: list[Model], using: str) -> None:
         read_key()
 
 
+@cache
 def columns(model: type[Model], table: str, using: str = "default") -> str:
     """Every column of ``model``, qualified by ``table`` (its alias in the statement), in the
     order :func:`load` expects."""
@@ -175,14 +179,27 @@ def first(
     """The first row of ``sql`` as one instance of each of ``models``, whose :func:`columns`
     it selects one after the other (the caller links them: ``token.patron = patron``), then
     the ``extra`` values selected after them, as they are."""
-    with cursor(using) as statement:
-        statement.execute(sql, params)
-        row = statement.fetchone()
-    if row is None:
-        return None
-    loaded, offset = [], 0
-    for model in models:
-        width = len(model._meta.concrete_fields)
-        loaded.append(load(model, row[offset : offset + width], using))
-        offset += width
-    return [*loaded, *row[offset : offset + extra]]
+    return queue_first(sql, params, *models, extra=extra, using=using)()
+
+
+def queue_first(
+    sql: str, params: Any, *models: type[Model], extra: int = 0, using: str = "default"
+) -> Callable[[], list[Any] | None]:
+    """:func:`first`, sent now and read when called: inside :func:`pipelined`, with the
+    statements sent after it."""
+    statement = cursor(using)
+    statement.execute(sql, params)
+
+    def read() -> list[Any] | None:
+        with statement:
+            row = statement.fetchone()
+        if row is None:
+            return None
+        loaded, offset = [], 0
+        for model in models:
+            width = len(model._meta.concrete_fields)
+            loaded.append(load(model, row[offset : offset + width], using))
+            offset += width
+        return [*loaded, *row[offset : offset + extra]]
+
+    return read

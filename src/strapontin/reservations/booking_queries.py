@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-from strapontin.core.rows import at, columns, convert, cursor, first, load
+from strapontin.core.rows import at, columns, convert, cursor, first, load, queue_first
 from strapontin.reservations.models import (
     DEADLINE_FIELDS,
     HOLDING_STATES,
@@ -51,6 +51,7 @@ def _fragments() -> dict[str, str]:
     }
 
 
+@cache
 def _sql(template: str) -> str:
     return template.format(**_fragments())
 
@@ -72,6 +73,7 @@ def _queue(sql: str, params: Params) -> Pending[list[tuple[Any, ...]]]:
     return read
 
 
+@cache
 def _place_statement(also: str = "") -> str:
     return (
         f"SELECT {columns(Resource, 'r')}, {columns(Area, 'a')}, {columns(Establishment, 'e')}"
@@ -89,13 +91,13 @@ def place(resource_id: int) -> Resource | None:
     return resource
 
 
-def place_and_whether_held(
+def queue_place_and_whether_held(
     resource_id: int, start: datetime, end: datetime, moment: datetime
-) -> tuple[Resource | None, bool]:
+) -> Pending[tuple[Resource | None, bool]]:
     """:func:`place`, and :func:`place_is_held` over [start, end), in one statement: the quick
     check of an API booking costs no round trip of its own."""
     held = _sql(f", EXISTS (SELECT 1 {_over_the_slot('h')} AND NOT ({{overdue}}))")
-    found = first(
+    read = queue_first(
         _place_statement(held),
         _slot(resource_id, start, end, moment),
         Resource,
@@ -103,10 +105,15 @@ def place_and_whether_held(
         Establishment,
         extra=1,
     )
-    if found is None:
-        return None, False
-    resource, resource.area, resource.establishment, is_held = found
-    return resource, bool(is_held)
+
+    def place_and_held() -> tuple[Resource | None, bool]:
+        found = read()
+        if found is None:
+            return None, False
+        resource, resource.area, resource.establishment, is_held = found
+        return resource, bool(is_held)
+
+    return place_and_held
 
 
 def lock_place(resource_id: int) -> None:

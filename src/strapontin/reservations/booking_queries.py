@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-from strapontin.core.rows import at, columns, convert, cursor, first, load, queue_first
+from strapontin.core.rows import at, columns, convert, cursor, load, queue_first
 from strapontin.reservations.models import (
     DEADLINE_FIELDS,
     HOLDING_STATES,
@@ -82,20 +82,12 @@ def _place_statement(also: str = "") -> str:
     )
 
 
-def place(resource_id: int) -> Resource | None:
-    """The place to book, with its area and establishment (the ORM's ``select_related``)."""
-    found = first(_place_statement(), {"place": resource_id}, Resource, Area, Establishment)
-    if found is None:
-        return None
-    resource, resource.area, resource.establishment = found
-    return resource
-
-
 def queue_place_and_whether_held(
     resource_id: int, start: datetime, end: datetime, moment: datetime
 ) -> Pending[tuple[Resource | None, bool]]:
-    """:func:`place`, and :func:`place_is_held` over [start, end), in one statement: the quick
-    check of an API booking costs no round trip of its own."""
+    """The place to book, with its area and establishment (the ORM's ``select_related``), and
+    :func:`place_is_held` over [start, end), in one statement: the quick check of an API
+    booking costs no round trip of its own."""
     held = _sql(f", EXISTS (SELECT 1 {_over_the_slot('h')} AND NOT ({{overdue}}))")
     read = queue_first(
         _place_statement(held),
@@ -253,21 +245,6 @@ class Inbox:
                 "WHERE canonical_email = %(canonical)s)"
             )
         return f"{table}.patron_id = %(patron)s"
-
-
-def inbox_counts(
-    inbox: Inbox,
-    establishment_id: int,
-    *,
-    start: datetime,
-    end: datetime,
-    day: tuple[datetime, datetime],
-    week: tuple[datetime, datetime],
-    moment: datetime,
-) -> InboxCounts:
-    return queue_inbox_counts(
-        inbox, establishment_id, start=start, end=end, day=day, week=week, moment=moment
-    )()
 
 
 def queue_inbox_counts(

@@ -52,16 +52,33 @@ def _queue_insert(row: Model, using: str) -> Callable[[], None]:
     connection = connections[using]
     sql, fields = _insert_statement(type(row), using, row.pk is not None)
     values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
-    statement = cursor(using)
-    statement.execute(sql, values)
+    read = queue(sql, values, using)
 
     def read_key() -> None:
-        with statement:
-            (row.pk,) = statement.fetchone()
+        ((row.pk,),) = read()
         row._state.adding = False
         row._state.db = using
 
     return read_key
+
+
+def queue(sql: str, params: Any, using: str = "default") -> Callable[[], list[tuple[Any, ...]]]:
+    """Send ``sql`` now; what is returned reads its rows. Inside :func:`pipelined` on
+    PostgreSQL, the statements sent one after the other travel together. Elsewhere the rows are
+    read at once: an SQLite statement left unread keeps its read lock, which a write on the
+    same connection then cannot upgrade ("database is locked")."""
+    statement = cursor(using)
+    statement.execute(sql, params)
+    if connections[using].vendor != "postgresql":
+        with statement:
+            rows = statement.fetchall()
+        return lambda: rows
+
+    def read() -> list[tuple[Any, ...]]:
+        with statement:
+            return statement.fetchall()
+
+    return read
 
 
 def at(moment: datetime, using: str = "default") -> Any:
@@ -185,17 +202,14 @@ def first(
 def queue_first(
     sql: str, params: Any, *models: type[Model], extra: int = 0, using: str = "default"
 ) -> Callable[[], list[Any] | None]:
-    """:func:`first`, sent now and read when called: inside :func:`pipelined`, with the
-    statements sent after it."""
-    statement = cursor(using)
-    statement.execute(sql, params)
+    """:func:`first`, sent now and read when called (:func:`queue`)."""
+    rows = queue(sql, params, using)
 
     def read() -> list[Any] | None:
-        with statement:
-            row = statement.fetchone()
-        if row is None:
+        found = rows()
+        if not found:
             return None
-        loaded, offset = [], 0
+        row, loaded, offset = found[0], [], 0
         for model in models:
             width = len(model._meta.concrete_fields)
             loaded.append(load(model, row[offset : offset + width], using))

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-from strapontin.core.rows import at, columns, convert, cursor, load, queue_first
+from strapontin.core.rows import at, columns, convert, cursor, load, queue, queue_first
 from strapontin.reservations.models import (
     DEADLINE_FIELDS,
     HOLDING_STATES,
@@ -57,20 +57,7 @@ def _sql(template: str) -> str:
 
 
 def _fetch(sql: str, params: Params) -> list[tuple[Any, ...]]:
-    return _queue(sql, params)()
-
-
-def _queue(sql: str, params: Params) -> Pending[list[tuple[Any, ...]]]:
-    statement = cursor()
-    statement.execute(sql, params)
-
-    def read() -> list[tuple[Any, ...]]:
-        try:
-            return statement.fetchall()
-        finally:
-            statement.close()
-
-    return read
+    return queue(sql, params)()
 
 
 @cache
@@ -152,7 +139,7 @@ def queue_holders_and_rules_version(
 ) -> Pending[tuple[str, list[tuple[int, bool]]]]:
     """:func:`holders`, and the establishment's rules version, in one statement queued after
     the place's lock: it sees any closure committed before the lock (``venues.rules``)."""
-    read = _queue(
+    read = queue(
         _sql(
             "WITH held AS MATERIALIZED "
             f"(SELECT r.id, ({{overdue}}) AS overdue {_OVER_THE_SLOT}{{locked_of_r}}) "
@@ -176,7 +163,7 @@ def queue_reservation_id() -> Pending[int | None]:
     and token in one statement; None elsewhere (the INSERT gives it)."""
     if connection.vendor != "postgresql":
         return lambda: None
-    read = _queue("SELECT nextval(pg_get_serial_sequence('reservations_reservation', 'id'))", {})
+    read = queue("SELECT nextval(pg_get_serial_sequence('reservations_reservation', 'id'))", {})
     return lambda: int(read()[0][0])
 
 
@@ -193,7 +180,7 @@ def queue_lock_patron(email: str, inbox: int | None) -> Pending[Patron | None]:
     """The patron of ``email``, its row locked, after the lock of its ``inbox`` (an advisory
     lock on PostgreSQL, taken in the same statement); None for an address never seen."""
     lock_inbox = ", pg_advisory_xact_lock(%(inbox)s)" if inbox is not None else ""
-    read = _queue(
+    read = queue(
         _sql(
             f"SELECT {columns(Patron, 'r')}{lock_inbox} FROM reservations_patron r "
             "WHERE r.email = %(email)s{locked}"
@@ -275,7 +262,7 @@ def queue_inbox_counts(
         "WHERE r.state IN ({holding_states}) AND NOT ({overdue}) "
         f'AND {inbox.sql("r")} AND r."end" > %(since)s'
     )
-    read = _queue(
+    read = queue(
         sql,
         {
             "patron": inbox.patron_id,

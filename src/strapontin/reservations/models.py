@@ -265,7 +265,7 @@ class AccessToken(models.Model):
     """A single-purpose link sent by e-mail. Only the SHA-256 of the token is stored."""
 
     purpose = models.CharField(max_length=10, choices=TokenPurpose.choices)
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64)  # unique: see Meta (no LIKE index)
     patron = models.ForeignKey(Patron, on_delete=models.CASCADE, related_name="tokens")
     reservation = models.ForeignKey(
         Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens"
@@ -282,6 +282,9 @@ class AccessToken(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["token_hash"], name="access_token_hash_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} token for {self.patron}"

@@ -225,13 +225,18 @@ class Inbox:
     def of(cls, patron: Patron) -> "Inbox":
         return cls(canonical=patron.canonical_email, patron_id=patron.pk)
 
-    def sql(self, table: str) -> str:
+    def rows_of(self, table: str, alias: str) -> tuple[str, str]:
+        """The rows of ``table`` that are the inbox's: what to select FROM, and the condition.
+        From the patrons of the canonical address by a join, which SQLite's planner follows
+        into the (patron, …) index; given ``IN (SELECT …)``, it scanned every holding
+        reservation instead (3 ms a booking, under the write lock)."""
         if self.canonical:
             return (
-                f"{table}.patron_id IN (SELECT id FROM reservations_patron "
-                "WHERE canonical_email = %(canonical)s)"
+                f"reservations_patron {alias}p JOIN {table} {alias} "
+                f"ON {alias}.patron_id = {alias}p.id",
+                f"{alias}p.canonical_email = %(canonical)s",
             )
-        return f"{table}.patron_id = %(patron)s"
+        return f"{table} {alias}", f"{alias}.patron_id = %(patron)s"
 
 
 def queue_inbox_counts(
@@ -247,6 +252,8 @@ def queue_inbox_counts(
     """One statement, which reads only reservations ending after now, the week or the slot
     begins (the (patron, end) index), however long the patron's history. Counted after the
     inbox's lock, it is the truth until this transaction ends."""
+    reservations, theirs = inbox.rows_of("reservations_reservation", "r")
+    suspensions, suspended = inbox.rows_of("reservations_suspension", "s")
     sql = _sql(
         "SELECT "
         'COUNT(*) FILTER (WHERE r.start < %(end)s AND r."end" > %(start)s), '
@@ -255,12 +262,12 @@ def queue_inbox_counts(
         "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
         "AND r.start >= %(week_start)s AND r.start < %(week_end)s), "
         f"COUNT(*) FILTER (WHERE state = {_quoted(ReservationState.PENDING)}), "
-        "(SELECT MAX(s.ends_at) FROM reservations_suspension s "
-        f"WHERE {inbox.sql('s')} AND s.establishment_id = %(here)s "
+        f"(SELECT MAX(s.ends_at) FROM {suspensions} "
+        f"WHERE {suspended} AND s.establishment_id = %(here)s "
         "AND s.lifted_at IS NULL AND s.starts_at <= %(moment)s AND s.ends_at > %(moment)s) "
-        "FROM reservations_reservation r "
+        f"FROM {reservations} "
         "WHERE r.state IN ({holding_states}) AND NOT ({overdue}) "
-        f'AND {inbox.sql("r")} AND r."end" > %(since)s'
+        f'AND {theirs} AND r."end" > %(since)s'
     )
     read = queue(
         sql,

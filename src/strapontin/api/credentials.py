@@ -5,7 +5,6 @@ and staff tokens. Raw secrets are returned once and never stored."""
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -156,7 +155,7 @@ def patron_token_find(raw: str) -> PatronToken | None:
     return queue_patron_token_find(raw)()
 
 
-def queue_patron_token_find(raw: str) -> Callable[[], PatronToken | None]:
+def queue_patron_token_find(raw: str) -> rows.Pending[PatronToken | None]:
     """:func:`patron_token_find`, sent now and read when called (``core.rows.pipelined``)."""
     if not _well_formed(raw):
         return lambda: None

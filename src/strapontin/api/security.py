@@ -1,14 +1,13 @@
 """The three bearer tokens of the API, as ninja authentication classes (their class names are
 the security schemes of the OpenAPI document)."""
 
-from collections.abc import Callable
-
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
 from strapontin.api import credentials
 from strapontin.api.models import PatronToken, StaffToken
+from strapontin.core.rows import Pending
 from strapontin.reservations.models import AccessToken
 
 
@@ -45,7 +44,7 @@ class StaffTokenAuth(HttpBearer):
 class _QueuedPatronTokenAuth(PatronTokenAuth):
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest, token: str
-    ) -> Callable[[], PatronToken | None]:
+    ) -> Pending[PatronToken | None]:
         return credentials.queue_patron_token_find(token)
 
 
@@ -55,7 +54,7 @@ def patron_from_header(request: HttpRequest) -> PatronToken | None:
     return queue_patron_from_header(request)()
 
 
-def queue_patron_from_header(request: HttpRequest) -> Callable[[], PatronToken | None]:
+def queue_patron_from_header(request: HttpRequest) -> Pending[PatronToken | None]:
     """:func:`patron_from_header`, its lookup sent now and read when called: a booking sends
     it with the place's (``core.rows.pipelined``)."""
     if not request.headers.get("Authorization"):

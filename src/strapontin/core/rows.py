@@ -20,6 +20,8 @@ from django.db import connections
 from django.db.models import Field, Model
 
 type Converter = Callable[[Any, Any, Any], Any]
+#: What a statement sent now returns: call it to read the result (see :func:`queue`).
+type Pending[T] = Callable[[], T]
 
 
 @cache
@@ -47,7 +49,7 @@ def insert[M: Model](row: M, using: str = "default") -> M:
     return row
 
 
-def _queue_insert(row: Model, using: str) -> Callable[[], None]:
+def _queue_insert(row: Model, using: str) -> Pending[None]:
     """Send ``row``'s INSERT; what is returned reads its key back into it."""
     connection = connections[using]
     sql, fields = _insert_statement(type(row), using, row.pk is not None)
@@ -62,7 +64,7 @@ def _queue_insert(row: Model, using: str) -> Callable[[], None]:
     return read_key
 
 
-def queue(sql: str, params: Any, using: str = "default") -> Callable[[], list[tuple[Any, ...]]]:
+def queue(sql: str, params: Any, using: str = "default") -> Pending[list[tuple[Any, ...]]]:
     """Send ``sql`` now; what is returned reads its rows. Inside :func:`pipelined` on
     PostgreSQL, the statements sent one after the other travel together. Elsewhere the rows are
     read at once: an SQLite statement left unread keeps its read lock, which a write on the
@@ -201,7 +203,7 @@ def first(
 
 def queue_first(
     sql: str, params: Any, *models: type[Model], extra: int = 0, using: str = "default"
-) -> Callable[[], list[Any] | None]:
+) -> Pending[list[Any] | None]:
     """:func:`first`, sent now and read when called (:func:`queue`)."""
     rows = queue(sql, params, using)
 

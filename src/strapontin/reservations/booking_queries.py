@@ -7,7 +7,6 @@ A ``queue_`` function sends its statement and returns what reads its result: ins
 ``core.rows.pipelined``, statements queued one after the other travel in one round trip, and
 each still runs after the one before it (its locks granted), with a snapshot of its own."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -15,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from strapontin.core.rows import at, columns, convert, cursor, load, queue, queue_first
+from strapontin.core.rows import Pending, at, columns, convert, cursor, load, queue, queue_first
 from strapontin.reservations.models import (
     DEADLINE_FIELDS,
     HOLDING_STATES,
@@ -26,7 +25,6 @@ from strapontin.reservations.models import (
 from strapontin.venues.models import Area, Establishment, Resource
 
 Params = dict[str, Any]
-type Pending[T] = Callable[[], T]
 
 
 def _quoted(value: str) -> str:
@@ -160,7 +158,7 @@ def queue_holders_and_rules_version(
 def queue_reservation_id() -> Pending[int | None]:
     """The primary key of the reservation about to be written, drawn from its sequence with
     the locks (PostgreSQL), so that the reservation is written with its audit entry, e-mail
-    and token in one statement; None elsewhere (the INSERT gives it)."""
+    and token in one round trip; None elsewhere (the INSERT gives it)."""
     if connection.vendor != "postgresql":
         return lambda: None
     read = queue("SELECT nextval(pg_get_serial_sequence('reservations_reservation', 'id'))", {})

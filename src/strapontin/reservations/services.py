@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from strapontin.core.audit import log_action
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import insert, insert_later, pipelined, written_together
+from strapontin.core.rows import Pending, insert, insert_later, pipelined, written_together
 from strapontin.core.validators import has_control_characters
 from strapontin.reservations import booking_queries, emails, waitlist
 from strapontin.reservations.models import (
@@ -154,7 +154,7 @@ def _queue_inbox_counts(
     start: datetime,
     end: datetime,
     moment: datetime,
-) -> booking_queries.Pending[booking_queries.InboxCounts]:
+) -> Pending[booking_queries.InboxCounts]:
     """What I2 and the suspension rule count, over the booked day and its week (Monday to
     Sunday, in the establishment's time zone)."""
     tz = resource.establishment.tz
@@ -316,7 +316,7 @@ def _place_is_taken(
     return booking_queries.place_is_held(resource.pk, start, end, moment)
 
 
-def _queue_lock_patron(email: str) -> booking_queries.Pending[Patron | None]:
+def _queue_lock_patron(email: str) -> Pending[Patron | None]:
     """``_lock_patron``'s statement, sent with the place's lock (one round trip on
     PostgreSQL); reads None for an address never seen. A module-level seam too."""
     return booking_queries.queue_lock_patron(email, _inbox_key(email))

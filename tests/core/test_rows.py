@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from strapontin.core import rows
 from strapontin.core.clock import now
@@ -102,3 +103,80 @@ def test_first_loads_each_model_of_a_joined_row_with_its_types():
     assert loaded_establishment == establishment
     assert loaded_establishment.name == establishment.name
     assert rows.first(sql, [0, 0], Patron, type(establishment)) is None
+
+
+def test_rows_beyond_one_statement_s_parameters_are_all_written_with_their_keys():
+    """On PostgreSQL the rows travel in as few statements as psycopg can cache (at most 50
+    parameters each): six audit entries of nine parameters take two."""
+    with CaptureQueriesContext(connection) as statements:
+        with transaction.atomic(), rows.written_together():
+            written = [rows.insert_later(entry(f"test.{n}", subject_id=n)) for n in range(6)]
+    assert len({row.pk for row in written}) == 6
+    assert {(row.pk, row.action, row.subject_id) for row in written} == set(
+        AuditEntry.objects.values_list("pk", "action", "subject_id")
+    )
+    inserts = [q for q in statements.captured_queries if "INSERT" in q["sql"]]
+    assert len(inserts) == (2 if connection.vendor == "postgresql" else 6)
+
+
+def elsewhere(sql: str) -> list[tuple[object, ...]]:
+    """What another client of the database reads now (committed rows only)."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"]
+    ) as other:
+        return other.execute(sql).fetchall()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_then_committed_are_committed_with_the_rows():
+    with transaction.atomic():
+        with rows.written_together(then_commit=True):
+            written = rows.insert_later(entry("test.committed"))
+        # Nothing more runs in the transaction: it is committed already.
+        assert elsewhere("SELECT action FROM core_auditentry") == [("test.committed",)]
+    assert AuditEntry.objects.get(pk=written.pk).action == "test.committed"
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_savepoint_then_commit_leaves_the_commit_to_the_outer_transaction():
+    with transaction.atomic():
+        with transaction.atomic(), rows.written_together(then_commit=True):
+            rows.insert_later(entry("test.inner"))
+        assert elsewhere("SELECT action FROM core_auditentry") == []
+    assert elsewhere("SELECT action FROM core_auditentry") == [("test.inner",)]
+
+
+def write_an_orphan_then_commit() -> None:
+    orphan = entry("test.orphan")
+    orphan.actor_id = 987654  # no such user
+    with transaction.atomic(), rows.written_together(then_commit=True):
+        rows.insert_later(orphan)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_that_fails_raises_inside_the_transaction_and_writes_nothing():
+    """A deferred foreign key is checked at the COMMIT: its error must still be raised, as
+    Django's, and the transaction rolled back."""
+    with pytest.raises(IntegrityError):
+        write_an_orphan_then_commit()
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_reads_sent_first_replace_a_dead_connection_by_themselves():
+    """The first statements of a request are the connection's health check: after the server
+    dropped the connection, they are sent again on a new one, not answered with an error."""
+    connection.ensure_connection()
+    dropped = connection.connection.info.backend_pid
+    elsewhere(f"SELECT pg_terminate_backend({dropped})")
+    connection.health_check_done = False  # as at the start of every request
+    read = rows.read_together(lambda: rows.queue("SELECT 1 + 1", []))
+    assert read() == [(2,)]
+    assert connection.connection.info.backend_pid != dropped

@@ -32,7 +32,7 @@ from strapontin.api.security import (
 )
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import pipelined
+from strapontin.core.rows import read_together
 from strapontin.reservations import booking_queries, presence, services
 from strapontin.reservations.models import (
     AccessToken,
@@ -110,9 +110,13 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
             raise DomainError("slot_in_past", _("This time slot has already started or passed."))
         raise DomainError("beyond_horizon", _("This date is too far ahead."))
     start, end = start.astimezone(UTC), start.astimezone(UTC) + timedelta(minutes=payload.duration)
-    with pipelined():  # the token and the place: one round trip (PostgreSQL)
-        read_token = queue_patron_from_header(request)
-        read_place = booking_queries.queue_place_and_whether_held(payload.place, start, end, moment)
+    # The token and the place: one round trip (PostgreSQL), the connection's check included.
+    read_token, read_place = read_together(
+        lambda: (
+            queue_patron_from_header(request),
+            booking_queries.queue_place_and_whether_held(payload.place, start, end, moment),
+        )
+    )
     signed_in = read_token()
     resource, held = read_place()
     if resource is None:

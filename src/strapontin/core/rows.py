@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.db.models import Field, Model
 
 type Converter = Callable[[Any, Any, Any], Any]
@@ -120,16 +120,49 @@ def pipelined(using: str = "default") -> Iterator[None]:
         yield
 
 
+def read_together[T](send: Callable[[], T], using: str = "default") -> T:
+    """``send()``, whose statements only read (or write what may be written twice), inside
+    :func:`pipelined`; it returns what reads them. The first statements of a request check
+    the connection themselves: Django's health check (``CONN_HEALTH_CHECKS``) would cost a
+    round trip of its own. If the connection turns out dead (the server restarted since),
+    a new one sends them again."""
+    connection = connections[using]
+    checking = (
+        connection.vendor == "postgresql"
+        and connection.connection is not None
+        and connection.health_check_enabled  # type: ignore[attr-defined]
+        and not connection.health_check_done  # type: ignore[attr-defined]
+    )
+    if not checking:
+        with pipelined(using):
+            return send()
+    connection.health_check_done = True  # type: ignore[attr-defined]
+    try:
+        with pipelined(using):
+            return send()
+    except (OperationalError, InterfaceError):
+        if connection.is_usable():
+            raise
+    connection.close()
+    with pipelined(using):
+        return send()
+
+
 _batch = threading.local()
 
 
 @contextmanager
-def written_together(using: str = "default") -> Iterator[None]:
+def written_together(using: str = "default", *, then_commit: bool = False) -> Iterator[None]:
     """Rows given to :func:`insert_later` inside are written when the block ends, in one round
     trip on PostgreSQL: a booking's audit entry, e-mail and token cost one instead of three (a
     round trip costs this machine's PostgreSQL more than the INSERT).
     They get their primary key then, unless it was drawn beforehand (a booking's reservation,
-    which the other rows refer to); nothing reads them before."""
+    which the other rows refer to); nothing reads them before.
+
+    ``then_commit``: the block ends the transaction, which runs nothing more. If it is the
+    outermost ``atomic`` on PostgreSQL, the COMMIT travels with the rows (one round trip, not
+    two), and the ``atomic``'s own commit then finds nothing left to do; an error of the
+    COMMIT (a deferred constraint) is raised here, inside the ``atomic``, which rolls back."""
     if getattr(_batch, "rows", None) is not None:  # nested: the outer block writes them
         yield
         return
@@ -139,7 +172,15 @@ def written_together(using: str = "default") -> Iterator[None]:
         pending: list[Model] = _batch.rows
     finally:
         _batch.rows = None
-    _insert_all(pending, using)
+    connection = connections[using]
+    commit = (
+        then_commit
+        and connection.vendor == "postgresql"
+        and len(connection.atomic_blocks) == 1
+        and not connection.savepoint_ids
+        and not connection.needs_rollback
+    )
+    _insert_all(pending, using, commit=commit)
 
 
 def insert_later[M: Model](row: M, using: str = "default") -> M:
@@ -151,14 +192,74 @@ def insert_later[M: Model](row: M, using: str = "default") -> M:
     return row
 
 
-def _insert_all(pending: list[Model], using: str) -> None:
-    """One round trip on PostgreSQL: the INSERTs travel in one pipeline, each a statement of
-    its own, prepared (one statement for all, with its fifty-odd parameters, would be parsed
-    again by psycopg on every booking: it caches no query with more than 50)."""
+#: psycopg parses a statement with more parameters again on every run (it caches none).
+MAX_CACHED_PARAMETERS = 50
+
+
+def _insert_all(pending: list[Model], using: str, *, commit: bool = False) -> None:
+    """One round trip on PostgreSQL: the INSERTs travel in one pipeline, as few statements as
+    can be (each statement costs the web process and PostgreSQL more than its row): the rows
+    one after the other in the data-modifying CTEs of one statement, while it has at most
+    ``MAX_CACHED_PARAMETERS``. A row may refer to one written before it only by a key drawn
+    beforehand (a booking's reservation). ``commit``: the COMMIT follows them in the pipeline
+    (:func:`written_together`)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        for row in pending:
+            _queue_insert(row, using)()
+        return
+    groups: list[list[Model]] = []
+    width = MAX_CACHED_PARAMETERS
+    for row in pending:
+        fields = len(_insert_statement(type(row), using, row.pk is not None)[1])
+        if width + fields > MAX_CACHED_PARAMETERS:
+            groups.append([])
+            width = 0
+        groups[-1].append(row)
+        width += fields
     with pipelined(using):
-        written = [_queue_insert(row, using) for row in pending]
-    for read_key in written:
-        read_key()
+        written = [
+            _queue_insert(group[0], using) if len(group) == 1 else _queue_inserts(group, using)
+            for group in groups
+        ]
+        if commit:
+            connection.connection.execute("COMMIT", prepare=False)
+    for read_keys in written:
+        read_keys()
+
+
+def _queue_inserts(group: list[Model], using: str) -> Pending[None]:
+    """Send one statement writing every row of ``group``; what is returned reads their keys."""
+    connection = connections[using]
+    kinds = tuple((type(row), row.pk is not None) for row in group)
+    values = []
+    for row, (_model, with_pk) in zip(group, kinds, strict=True):
+        fields = _insert_statement(type(row), using, with_pk)[1]
+        values += [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    read = queue(_inserts_statement(kinds, using), values, using)
+
+    def read_keys() -> None:
+        (keys,) = read()
+        for row, key in zip(group, keys, strict=True):
+            row.pk = key
+            row._state.adding = False
+            row._state.db = using
+
+    return read_keys
+
+
+@cache
+def _inserts_statement(kinds: tuple[tuple[type[Model], bool], ...], using: str) -> str:
+    """``WITH w0 AS (INSERT … RETURNING id), w1 AS (…) SELECT (SELECT id FROM w0), …``:
+    PostgreSQL runs each data-modifying CTE once, whether read or not, in no set order, which
+    the foreign keys do not mind: Django's constraints are checked at the commit."""
+    parts, keys = [], []
+    for n, (model, with_pk) in enumerate(kinds):
+        assert model._meta.pk is not None
+        parts.append(f"w{n} AS ({_insert_statement(model, using, with_pk)[0]})")
+        pk = connections[using].ops.quote_name(str(model._meta.pk.column))
+        keys.append(f"(SELECT {pk} FROM w{n})")
+    return f"WITH {', '.join(parts)} SELECT {', '.join(keys)}"
 
 
 @cache

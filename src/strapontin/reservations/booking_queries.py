@@ -155,16 +155,6 @@ def queue_holders_and_rules_version(
     return version_and_holders
 
 
-def queue_reservation_id() -> Pending[int | None]:
-    """The primary key of the reservation about to be written, drawn from its sequence with
-    the locks (PostgreSQL), so that the reservation is written with its audit entry, e-mail
-    and token in one round trip; None elsewhere (the INSERT gives it)."""
-    if connection.vendor != "postgresql":
-        return lambda: None
-    read = queue("SELECT nextval(pg_get_serial_sequence('reservations_reservation', 'id'))", {})
-    return lambda: int(read()[0][0])
-
-
 def place_is_held(resource_id: int, start: datetime, end: datetime, moment: datetime) -> bool:
     """Whether a reservation still holds the place over [start, end), without locks."""
     rows = _fetch(
@@ -237,7 +227,7 @@ class Inbox:
         return f"{table} {alias}", f"{alias}.patron_id = %(patron)s"
 
 
-def queue_inbox_counts(
+def queue_inbox_counts_and_reservation_id(
     inbox: Inbox,
     establishment_id: int,
     *,
@@ -246,29 +236,18 @@ def queue_inbox_counts(
     day: tuple[datetime, datetime],
     week: tuple[datetime, datetime],
     moment: datetime,
-) -> Pending[InboxCounts]:
-    """One statement, which reads only reservations ending after now, the week or the slot
-    begins (the (patron, end) index), however long the patron's history. Counted after the
-    inbox's lock, it is the truth until this transaction ends."""
-    reservations, theirs = inbox.rows_of("reservations_reservation", "r")
-    suspensions, suspended = inbox.rows_of("reservations_suspension", "s")
-    sql = _sql(
-        "SELECT "
-        'COUNT(*) FILTER (WHERE r.start < %(end)s AND r."end" > %(start)s), '
-        "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
-        "AND r.start >= %(day_start)s AND r.start < %(day_end)s), "
-        "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
-        "AND r.start >= %(week_start)s AND r.start < %(week_end)s), "
-        f"COUNT(*) FILTER (WHERE state = {_quoted(ReservationState.PENDING)}), "
-        f"(SELECT MAX(s.ends_at) FROM {suspensions} "
-        f"WHERE {suspended} AND s.establishment_id = %(here)s "
-        "AND s.lifted_at IS NULL AND s.starts_at <= %(moment)s AND s.ends_at > %(moment)s) "
-        f"FROM {reservations} "
-        "WHERE r.state IN ({holding_states}) AND NOT ({overdue}) "
-        f'AND {theirs} AND r."end" > %(since)s'
-    )
+    draw: bool = False,
+) -> Pending[tuple[InboxCounts, int | None]]:
+    """What one inbox holds around a new booking, in one statement which reads only
+    reservations ending after now, the week or the slot begins (the (patron, end) index),
+    however long the patron's history. Counted after the inbox's lock, it is the truth until
+    this transaction ends. With ``draw``, also the primary key of the reservation about
+    to be written, drawn from its sequence in the same statement (PostgreSQL), so that the
+    reservation is written with its audit entry, e-mail and token in one round trip. None
+    elsewhere: the INSERT gives it."""
+    draw = draw and connection.vendor == "postgresql"
     read = queue(
-        sql,
+        _inbox_counts_sql(bool(inbox.canonical), draw),
         {
             "patron": inbox.patron_id,
             "canonical": inbox.canonical,
@@ -284,9 +263,33 @@ def queue_inbox_counts(
         },
     )
 
-    def counts() -> InboxCounts:
-        overlapping, today, this_week, pending, until = read()[0]
+    def counts_and_id() -> tuple[InboxCounts, int | None]:
+        overlapping, today, this_week, pending, until, *drawn = read()[0]
         until = convert(Suspension._meta.get_field("ends_at"), until)
-        return InboxCounts(overlapping, today, this_week, pending, until)
+        counts = InboxCounts(overlapping, today, this_week, pending, until)
+        return counts, int(drawn[0]) if drawn else None
 
-    return counts
+    return counts_and_id
+
+
+@cache
+def _inbox_counts_sql(by_canonical: bool, draw: bool) -> str:
+    inbox = Inbox(canonical="-") if by_canonical else Inbox(patron_id=0)
+    reservations, theirs = inbox.rows_of("reservations_reservation", "r")
+    suspensions, suspended = inbox.rows_of("reservations_suspension", "s")
+    drawn = ", nextval(pg_get_serial_sequence('reservations_reservation', 'id'))" if draw else ""
+    return _sql(
+        "SELECT "
+        'COUNT(*) FILTER (WHERE r.start < %(end)s AND r."end" > %(start)s), '
+        "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
+        "AND r.start >= %(day_start)s AND r.start < %(day_end)s), "
+        "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
+        "AND r.start >= %(week_start)s AND r.start < %(week_end)s), "
+        f"COUNT(*) FILTER (WHERE state = {_quoted(ReservationState.PENDING)}), "
+        f"(SELECT MAX(s.ends_at) FROM {suspensions} "
+        f"WHERE {suspended} AND s.establishment_id = %(here)s "
+        "AND s.lifted_at IS NULL AND s.starts_at <= %(moment)s AND s.ends_at > %(moment)s)"
+        f"{drawn} FROM {reservations} "
+        "WHERE r.state IN ({holding_states}) AND NOT ({overdue}) "
+        f'AND {theirs} AND r."end" > %(since)s'
+    )

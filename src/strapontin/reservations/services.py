@@ -154,13 +154,15 @@ def _queue_inbox_counts(
     start: datetime,
     end: datetime,
     moment: datetime,
-) -> Pending[booking_queries.InboxCounts]:
+    draw: bool = False,
+) -> Pending[tuple[booking_queries.InboxCounts, int | None]]:
     """What I2 and the suspension rule count, over the booked day and its week (Monday to
-    Sunday, in the establishment's time zone)."""
+    Sunday, in the establishment's time zone); with ``draw``, the new reservation's key
+    (``booking_queries.queue_inbox_counts_and_reservation_id``)."""
     tz = resource.establishment.tz
     day = local_date(start, tz)
     monday = day - timedelta(days=day.weekday())
-    return booking_queries.queue_inbox_counts(
+    return booking_queries.queue_inbox_counts_and_reservation_id(
         inbox,
         resource.establishment_id,
         start=start,
@@ -168,6 +170,7 @@ def _queue_inbox_counts(
         day=day_bounds(day, tz),
         week=(day_bounds(monday, tz)[0], day_bounds(monday + timedelta(days=6), tz)[1]),
         moment=moment,
+        draw=draw,
     )
 
 
@@ -186,7 +189,7 @@ def _check_patron_limits(
     await confirmation, for the pending cap."""
     if counts is None:
         inbox = booking_queries.Inbox.of(patron)
-        counts = _queue_inbox_counts(inbox, resource, start, end, moment)()
+        counts = _queue_inbox_counts(inbox, resource, start, end, moment)()[0]
     if counts.suspended_until is not None:
         raise _suspended(counts.suspended_until, resource)
     if counts.overlapping:
@@ -403,11 +406,11 @@ def reservation_create(
                     resource, start, end, moment
                 )
                 read_patron = _queue_lock_patron(email)
-                read_counts = _queue_inbox_counts(inbox, resource, start, end, moment)
-                read_reservation_id = booking_queries.queue_reservation_id()
+                read_counts = _queue_inbox_counts(inbox, resource, start, end, moment, draw=True)
             establishment.rules_version, holders = read_holders()
             patron = read_patron()
-            counts: booking_queries.InboxCounts | None = read_counts()
+            counts: booking_queries.InboxCounts | None
+            counts, reservation_id = read_counts()
             policy = effective_policy(establishment, resource.area)
             check_hours_and_policy(policy)
             _expire_overdue_on(resource, start, end, moment, holders)
@@ -424,7 +427,7 @@ def reservation_create(
             if confirm:
                 _check_pending_cap(policy, waiting)
             reservation = Reservation(
-                pk=read_reservation_id(),
+                pk=reservation_id,
                 establishment=establishment,
                 resource=resource,
                 patron=patron,
@@ -444,8 +447,8 @@ def reservation_create(
                     start + timedelta(minutes=policy.checkin_closes_after_minutes), end
                 ),
             )
-            # With its audit entry, e-mail and token: one round trip (core/rows.py).
-            with written_together():
+            # With its audit entry, e-mail, token and the COMMIT: one round trip (core/rows.py).
+            with written_together(then_commit=True):
                 if reservation.pk is None:
                     insert(reservation)  # its key comes from the INSERT: the rows below need it
                 else:

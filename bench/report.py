@@ -235,10 +235,12 @@ def _targets(r: dict[str, Any]) -> list[Row]:
 
 METHOD = """## How it is measured
 
-- Every server is `strapontin serve` (gunicorn, sync workers, `2 × cores + 1` of them) with
-  the production settings (`DEBUG` off) plus `bench/settings.py`: a `Server-Timing` header
-  (time spent in Django, middleware included) and `/bench/ceiling`, a view doing one INSERT
-  through the ORM, behind the same middleware. Neither exists in production's URLs.
+- Every server is `strapontin serve` (gunicorn, sync workers, `cores + 1` of them, see
+  docs/deployment.md: with gunicorn's usual `2 × cores + 1` on this machine, the ceiling is
+  faster and the bookings slower) with the production settings (`DEBUG` off) plus
+  `bench/settings.py`: a `Server-Timing` header (time spent in Django, middleware included)
+  and `/bench/ceiling`, a view doing one INSERT through the ORM, behind the same middleware.
+  Neither exists in production's URLs.
 - PostgreSQL phases use Redis for cache, sessions and rate limits; the SQLite phase uses
   neither (the embedded configuration: rate-limit counters in the database).
 - The load generator (`bench/load.py`, asyncio, one connection per request as gunicorn's

@@ -11,6 +11,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core import mail
@@ -260,3 +261,18 @@ def test_with_redis_the_web_booking_limit_answers_429(redis_cache, place, monkey
     assert book(browser, place, "f@example.org").status_code == 302
     assert book(browser, place, "g@example.org", start=hours_later(2)).status_code == 429
     assert not ThrottleCounter.objects.exists()
+
+
+def test_with_redis_a_restarted_server_still_counts_every_attempt(redis_cache):
+    """The count goes straight to a pooled connection: a connection the server dropped, or a
+    server that lost its scripts (a restart), must cost neither an error nor an attempt."""
+    count = partial(
+        throttle.hit, "test.restart", "198.51.100.7", limit=2, window=timedelta(hours=1)
+    )
+    assert count() == 0
+    redis_cache.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    assert count() == 0
+    redis_cache.script_flush()
+    assert count() > 0
+    (key,) = [k.decode() for k in redis_cache.scan_iter(match="*test.restart*")]
+    assert int(redis_cache.get(key)) == 3

@@ -2,6 +2,7 @@
 code, people read the message (in the request's language). Domain errors keep the code and
 the status their service gave them; nothing here decides a rule."""
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -52,9 +53,21 @@ def client_of(request: HttpRequest) -> str:
 
 def limit(request: HttpRequest, scope: str, *, per: int, window: timedelta) -> None:
     """Count this request against ``scope`` for its client; 429 past ``per`` in ``window``."""
-    wait = throttle.hit(f"api.{scope}", client_of(request), limit=per, window=window)
-    if wait:
-        raise TooManyRequests(wait)
+    queue_limit(request, scope, per=per, window=window)()
+
+
+def queue_limit(
+    request: HttpRequest, scope: str, *, per: int, window: timedelta
+) -> Callable[[], None]:
+    """:func:`limit`, counted now, its 429 raised when called (``throttle.queue_hit``)."""
+    read = throttle.queue_hit(f"api.{scope}", client_of(request), limit=per, window=window)
+
+    def check() -> None:
+        wait = read()
+        if wait:
+            raise TooManyRequests(wait)
+
+    return check
 
 
 def _respond(

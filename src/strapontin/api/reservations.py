@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Path, Router, Status
 
 from strapontin.api import credentials
-from strapontin.api.errors import error_responses, limit
+from strapontin.api.errors import error_responses, limit, queue_limit
 from strapontin.api.models import PatronToken
 from strapontin.api.schemas import (
     REFERENCE_PATTERN,
@@ -101,22 +101,27 @@ def _out(reservation: Reservation) -> dict[str, Any]:
     openapi_extra={"security": [{"PatronTokenAuth": []}, {}]},
 )
 def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
-    limit(request, "booking", per=BOOKINGS_PER_CLIENT, window=WINDOW)
     moment = now()
     start = payload.start
     if not moment - SANE_RANGE <= start <= moment + SANE_RANGE:
+        limit(request, "booking", per=BOOKINGS_PER_CLIENT, window=WINDOW)
         patron_from_header(request)  # a bad token is a 401 first, as for any other booking
         if start < moment:
             raise DomainError("slot_in_past", _("This time slot has already started or passed."))
         raise DomainError("beyond_horizon", _("This date is too far ahead."))
     start, end = start.astimezone(UTC), start.astimezone(UTC) + timedelta(minutes=payload.duration)
-    # The token and the place: one round trip (PostgreSQL), the connection's check included.
-    read_token, read_place = read_together(
-        lambda: (
-            queue_patron_from_header(request),
-            booking_queries.queue_place_and_whether_held(payload.place, start, end, moment),
+    # Counted in Redis while the token and the place are read from PostgreSQL (one round trip,
+    # the connection's check included): one wait for both.
+    check_limit = queue_limit(request, "booking", per=BOOKINGS_PER_CLIENT, window=WINDOW)
+    try:
+        read_token, read_place = read_together(
+            lambda: (
+                queue_patron_from_header(request),
+                booking_queries.queue_place_and_whether_held(payload.place, start, end, moment),
+            )
         )
-    )
+    finally:
+        check_limit()  # past the limit: 429, whatever was read
     signed_in = read_token()
     resource, held = read_place()
     if resource is None:

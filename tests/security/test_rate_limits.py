@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.test import Client, TestCase
 
 from strapontin.api import credentials
+from strapontin.api import reservations as api_reservations
 from strapontin.core import throttle
 from strapontin.core.errors import DomainError
 from strapontin.core.models import ThrottleCounter
@@ -276,3 +277,25 @@ def test_with_redis_a_restarted_server_still_counts_every_attempt(redis_cache):
     assert count() > 0
     (key,) = [k.decode() for k in redis_cache.scan_iter(match="*test.restart*")]
     assert int(redis_cache.get(key)) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_the_api_booking_limit_answers_429_and_gives_the_connection_back(
+    redis_cache, place, monkeypatch
+):
+    """The API's count is sent before its reads and read after them: past the limit the
+    answer is still a 429, and each request gives its Redis connection back to the pool."""
+    monkeypatch.setattr(api_reservations, "BOOKINGS_PER_CLIENT", 1)
+    app = Client()
+
+    def api_book(email: str, start) -> int:
+        payload = {"place": place.pk, "start": start.isoformat(), "duration": 60, "email": email}
+        return app.post("/api/v1/reservations", payload, content_type="application/json")
+
+    assert api_book("h@example.org", TUESDAY_10).status_code == 201
+    refused = api_book("i@example.org", hours_later(2))
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 600
+    pool = cache._cache.get_client(None, write=True).connection_pool
+    assert pool._in_use_connections == set()
+    assert Reservation.objects.count() == 1

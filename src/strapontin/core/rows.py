@@ -133,15 +133,13 @@ def read_together[T](send: Callable[[], T], using: str = "default") -> T:
         and connection.health_check_enabled  # type: ignore[attr-defined]
         and not connection.health_check_done  # type: ignore[attr-defined]
     )
-    if not checking:
-        with pipelined(using):
-            return send()
-    connection.health_check_done = True  # type: ignore[attr-defined]
+    if checking:
+        connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         with pipelined(using):
             return send()
     except (OperationalError, InterfaceError):
-        if connection.is_usable():
+        if not checking or connection.is_usable():
             raise
     connection.close()
     with pipelined(using):

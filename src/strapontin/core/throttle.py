@@ -75,22 +75,26 @@ def _redis_incr(key: str, seconds: int) -> Pending[int]:
     full_key = cache.make_and_validate_key(key)
     script = _incr_script(cache._cache)  # type: ignore[attr-defined]
     pool = script.registered_client.connection_pool
+
+    def again() -> int:
+        return int(script(keys=[full_key], args=[seconds]))
+
     connection = pool.get_connection()
     try:
         connection.send_command("EVALSHA", script.sha, 1, full_key, seconds)
     except (redis.ConnectionError, redis.TimeoutError):
         connection.disconnect()
         pool.release(connection)
-        return lambda: int(script(keys=[full_key], args=[seconds]))
+        return again
 
     def count() -> int:
         try:
             return int(connection.read_response())
         except redis.exceptions.NoScriptError:
-            return int(script(keys=[full_key], args=[seconds]))
+            return again()
         except (redis.ConnectionError, redis.TimeoutError):
             connection.disconnect()
-            return int(script(keys=[full_key], args=[seconds]))
+            return again()
         finally:
             pool.release(connection)
 

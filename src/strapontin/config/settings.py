@@ -142,8 +142,9 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
-    # The statements written once for bookings (core/rows.py) are prepared after five runs;
-    # "off" for a pooler that cannot keep prepared statements (docs/deployment.md).
+    # The statements written once for bookings (core/rows.py) are prepared after five runs
+    # (core/pipeline.py reads psycopg's setting); "off" for a pooler that cannot keep
+    # prepared statements (docs/deployment.md).
     prepare_threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
         None if prepare_threshold in ("", "off") else int(prepare_threshold)

@@ -4,9 +4,10 @@ audit entry, its e-mail, its token), and a model loaded from the columns of a st
 written once. Values are prepared and converted by each field as the ORM would; no signal is
 sent, and none of these models has receivers.
 
-On PostgreSQL these statements are bound on the server, and psycopg prepares each one after
-five runs on a connection (``prepare_threshold``, settings): planning one of them cost this
-machine's PostgreSQL 0.13 ms, more than running it; the ORM's queries stay bound by the client.
+On PostgreSQL these statements travel in batches through libpq's pipeline (``core.pipeline``),
+bound on the server, each prepared after five runs on a connection (``prepare_threshold``,
+settings): planning one of them cost this machine's PostgreSQL 0.13 ms, more than running it.
+The ORM's queries stay bound by the client, through Django's cursors.
 """
 
 import threading
@@ -18,6 +19,8 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, connections
 from django.db.models import Field, Model
+
+from strapontin.core.pipeline import Batch, Statement, run
 
 type Converter = Callable[[Any, Any, Any], Any]
 #: What a statement sent now returns: call it to read the result (see :func:`queue`).
@@ -65,22 +68,24 @@ def _queue_insert(row: Model, using: str) -> Pending[None]:
 
 
 def queue(sql: str, params: Any, using: str = "default") -> Pending[list[tuple[Any, ...]]]:
-    """Send ``sql`` now; what is returned reads its rows. Inside :func:`pipelined` on
-    PostgreSQL, the statements sent one after the other travel together. Elsewhere the rows are
-    read at once: an SQLite statement left unread keeps its read lock, which a write on the
-    same connection then cannot upgrade ("database is locked")."""
-    statement = cursor(using)
-    statement.execute(sql, params)
-    if connections[using].vendor != "postgresql":
-        with statement:
+    """Send ``sql``; what is returned reads its rows. Inside :func:`pipelined` on PostgreSQL,
+    the statements queued one after the other travel together when the block ends, or when
+    one of their results is read first. Elsewhere the rows are read at once: an SQLite
+    statement left unread keeps its read lock, which a write on the same connection then
+    cannot upgrade ("database is locked")."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as statement:
+            statement.execute(sql, params)
             rows = statement.fetchall()
         return lambda: rows
-
-    def read() -> list[tuple[Any, ...]]:
-        with statement:
-            return statement.fetchall()
-
-    return read
+    batch = _open_batches().get(using)
+    if batch is not None:
+        return batch.add(sql, params)
+    _connected(connection)
+    sent = Statement(sql, params)
+    run(connection, [sent], commit=False)
+    return lambda: sent.rows or []
 
 
 def at(moment: datetime, using: str = "default") -> Any:
@@ -88,36 +93,44 @@ def at(moment: datetime, using: str = "default") -> Any:
     return connections[using].ops.adapt_datetimefield_value(moment)
 
 
-def cursor(using: str = "default") -> Any:
-    """Django's cursor (health check, error mapping, query log, execute wrappers), with
-    server-side binding on PostgreSQL: the statements written once are prepared."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
+_batches = threading.local()
 
+
+def _open_batches() -> dict[str, Batch]:
+    try:
+        return _batches.open
+    except AttributeError:
+        _batches.open = {}
+        return _batches.open
+
+
+def _connected(connection: Any) -> None:
+    """What Django's cursor() does first: a dead connection fails its health check here, and
+    is replaced, rather than fail with the statements queued after it."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with connection.wrap_database_errors:
-        inner = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
-        return connection._prepare_cursor(inner)  # type: ignore[attr-defined]
 
 
 @contextmanager
-def pipelined(using: str = "default") -> Iterator[None]:
-    """On PostgreSQL, the statements issued inside travel together until one of their results
-    is read (psycopg's pipeline mode): a transaction's BEGIN, a lock and the read that must
-    follow it, one round trip. Each still runs after the one before, with its own snapshot."""
+def pipelined(using: str = "default") -> Iterator[Batch | None]:
+    """On PostgreSQL, the statements queued inside travel together (``core.pipeline``): a
+    transaction's BEGIN, a lock and the read that must follow it, one round trip. Each still
+    runs after the one before, with its own snapshot. If the block raises, none is sent."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        yield
+    batches = _open_batches()
+    if connection.vendor != "postgresql" or using in batches:  # nested: the outer one sends
+        yield batches.get(using)
         return
-    # Before the pipeline: a dead connection must fail its health check here, and be
-    # replaced, rather than fail with the statements queued after it.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    _connected(connection)
+    batch = batches[using] = Batch(connection)
+    try:
+        yield batch
+    except BaseException as error:
+        batch.discard(error)
+        raise
+    finally:
+        del batches[using]
+    batch.send()
 
 
 def read_together[T](send: Callable[[], T], using: str = "default") -> T:
@@ -215,13 +228,13 @@ def _insert_all(pending: list[Model], using: str, *, commit: bool = False) -> No
             width = 0
         groups[-1].append(row)
         width += fields
-    with pipelined(using):
+    with pipelined(using) as batch:
         written = [
             _queue_insert(group[0], using) if len(group) == 1 else _queue_inserts(group, using)
             for group in groups
         ]
-        if commit:
-            connection.connection.execute("COMMIT", prepare=False)
+        if commit and batch is not None:
+            batch.then_commit()
     for read_keys in written:
         read_keys()
 
@@ -284,10 +297,23 @@ def convert(field: Field, value: Any, using: str = "default") -> Any:
     return value
 
 
+@cache
+def _loaders(model: type[Model], alias: str) -> tuple[tuple[int, tuple[Converter, ...]], ...]:
+    """The columns of ``model`` whose values need converting, each with its converters: on
+    PostgreSQL, few (a JSON column), so that loading a row costs little more than a tuple."""
+    fields = model._meta.concrete_fields
+    return tuple((n, found) for n, f in enumerate(fields) if (found := _converters(f, alias)))
+
+
 def load[M: Model](model: type[M], values: Sequence[Any], using: str = "default") -> M:
     """The instance of ``model`` whose :func:`columns` a statement returned as ``values``."""
-    fields = model._meta.concrete_fields
-    converted = [convert(f, v, using) for f, v in zip(fields, values, strict=True)]
+    if len(values) != len(model._meta.concrete_fields):
+        raise ValueError(f"{len(values)} values for the columns of {model.__name__}")
+    connection = connections[using]
+    converted = list(values)
+    for n, converters in _loaders(model, using):
+        for converter in converters:
+            converted[n] = converter(converted[n], None, connection)
     return model.from_db(using, None, converted)  # type: ignore[arg-type]
 
 

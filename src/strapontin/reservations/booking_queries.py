@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from strapontin.core.rows import Pending, at, columns, convert, cursor, load, queue, queue_first
+from strapontin.core.rows import Pending, at, columns, convert, load, queue, queue_first
 from strapontin.reservations.models import (
     DEADLINE_FIELDS,
     HOLDING_STATES,
@@ -97,10 +97,7 @@ def lock_place(resource_id: int) -> None:
     """The place's row, locked: contenders for it queue here. Nothing is read back, so that in
     a pipeline (``core.rows.pipelined``) the lock travels with the read that follows it."""
     if connection.features.has_select_for_update:
-        with cursor() as statement:
-            statement.execute(
-                _sql("SELECT 1 FROM venues_resource r WHERE r.id = %s{locked}"), [resource_id]
-            )
+        queue(_sql("SELECT 1 FROM venues_resource r WHERE r.id = %s{locked}"), [resource_id])
 
 
 def _over_the_slot(alias: str = "r") -> str:

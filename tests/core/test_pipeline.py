@@ -1,5 +1,9 @@
 """core.pipeline: the hot paths' statements in batches through libpq's pipeline (PostgreSQL)."""
 
+import gc
+import threading
+import time
+
 import pytest
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -139,6 +143,26 @@ def test_a_statement_deallocated_behind_its_back_is_prepared_again():
         connection.close()
 
 
+def test_a_statement_prepared_again_never_takes_a_name_still_in_use():
+    fresh_connection()
+    connection.connection.prepare_threshold = 0
+    try:
+        rows.queue(COUNT, ["%"])()
+        rows.queue(ADD, ["hal@example.org", now()])()
+        with connection.cursor() as cursor:  # one of the two only
+            cursor.execute(
+                "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'INSERT%%'"
+            )
+            ((inserting,),) = cursor.fetchall()
+            cursor.execute(f"DEALLOCATE {inserting}")
+        with pytest.raises(ProgrammingError):
+            rows.queue(ADD, ["ian@example.org", now()])()
+        assert rows.queue(ADD, ["ian@example.org", now()])()
+        assert rows.queue(COUNT, ["%"])() == [(2,)]
+    finally:
+        connection.close()
+
+
 def test_each_statement_of_a_batch_is_logged_as_a_query():
     with CaptureQueriesContext(connection) as logged, rows.pipelined():
         rows.queue(COUNT, ["a%"])
@@ -160,3 +184,24 @@ def test_a_block_that_raises_sends_nothing_and_its_readers_say_why():
     with pytest.raises(RuntimeError):
         added()
     assert not Patron.objects.exists()
+
+
+def test_the_connection_of_a_thread_that_ended_is_closed_with_it():
+    """What is kept per connection (its prepared statements, its adapters) must not keep a
+    thread's connection open once the thread is gone (and the garbage collected)."""
+    pids: list[int] = []
+
+    def in_a_thread() -> None:
+        ((pid,),) = rows.queue("SELECT pg_backend_pid()", [])()
+        pids.append(pid)
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join()
+    gc.collect()
+    still = f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pids[0])}"  # noqa: S608
+    for _ in range(50):
+        if elsewhere(still) == [(0,)]:
+            break
+        time.sleep(0.1)
+    assert elsewhere(still) == [(0,)]

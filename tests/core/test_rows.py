@@ -106,17 +106,17 @@ def test_first_loads_each_model_of_a_joined_row_with_its_types():
 
 
 def test_rows_beyond_one_statement_s_parameters_are_all_written_with_their_keys():
-    """On PostgreSQL the rows travel in as few statements as psycopg can cache (at most 50
-    parameters each): six audit entries of nine parameters take two."""
+    """On PostgreSQL the rows travel in as few statements as keep at most 100 parameters
+    each: twelve audit entries of nine parameters take two."""
     with CaptureQueriesContext(connection) as statements:
         with transaction.atomic(), rows.written_together():
-            written = [rows.insert_later(entry(f"test.{n}", subject_id=n)) for n in range(6)]
-    assert len({row.pk for row in written}) == 6
+            written = [rows.insert_later(entry(f"test.{n}", subject_id=n)) for n in range(12)]
+    assert len({row.pk for row in written}) == 12
     assert {(row.pk, row.action, row.subject_id) for row in written} == set(
         AuditEntry.objects.values_list("pk", "action", "subject_id")
     )
     inserts = [q for q in statements.captured_queries if "INSERT" in q["sql"]]
-    assert len(inserts) == (2 if connection.vendor == "postgresql" else 6)
+    assert len(inserts) == (2 if connection.vendor == "postgresql" else 12)
 
 
 def elsewhere(sql: str) -> list[tuple[object, ...]]:

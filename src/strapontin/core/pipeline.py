@@ -13,7 +13,8 @@ What Django's cursor gives is kept: its error mapping (``wrap_database_errors``:
 an ``OperationalError`` whose cause has the SQLSTATE), the broken-transaction check, and the
 query log (one entry per statement, as a cursor would write it). What psycopg gives is used
 as its cursors use it: the connection's adapters (``Transformer``), its placeholders
-(``PostgresQuery``), its wait loop and generators, the connection's ``prepare_threshold``.
+(``PostgresQuery``, read once per statement here), its wait loop and generators, the
+connection's ``prepare_threshold``.
 
 Prepared statements: a statement is prepared on its connection after ``prepare_threshold``
 runs there (psycopg's setting: ``DATABASE_PREPARE_THRESHOLD``, off behind a pooler that
@@ -25,19 +26,18 @@ client), so nothing deallocates these.
 
 import logging
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import IsolationLevel, abc, errors, generators, pq
-from psycopg._queries import PostgresQuery
-from psycopg.adapt import Transformer
+from psycopg._queries import PostgresQuery, _query2pg_nocache
+from psycopg.adapt import PyFormat, Transformer
 
 logger = logging.getLogger("django.db.backends")
 
@@ -61,6 +61,8 @@ class _Prepared:
     adapt: abc.Transformer
     names: dict[Key, bytes] = field(default_factory=dict)
     runs: dict[Key, int] = field(default_factory=dict)
+    #: Names are never given twice on a connection, even after forgetting some.
+    given: int = 0
 
     def name(self, key: Key, threshold: int | None, most: int | None) -> tuple[bytes, bool]:
         """The statement's name (b"": run it unnamed), and whether to prepare it now."""
@@ -71,13 +73,21 @@ class _Prepared:
             self.runs[key] = runs + 1
             return b"", False
         self.runs.pop(key, None)
-        name = self.names[key] = b"strapontin_%d" % len(self.names)
+        self.given += 1
+        name = self.names[key] = b"strapontin_%d" % self.given
         return name, True
 
 
-_prepared: "weakref.WeakKeyDictionary[psycopg.Connection[Any], _Prepared]" = (
-    weakref.WeakKeyDictionary()
-)
+def _prepared_on(connection: BaseDatabaseWrapper) -> _Prepared:
+    """Kept on Django's connection (the thread's own), for its current psycopg connection: a
+    new one (after a reconnection) starts with nothing prepared. Nothing else refers to them,
+    so that a thread's connection is closed when the thread ends, as before."""
+    pg = connection.connection
+    prepared: _Prepared | None = getattr(connection, "_strapontin_prepared", None)
+    if prepared is None or prepared.adapt.connection is not pg:
+        prepared = _Prepared(Transformer(pg))
+        connection._strapontin_prepared = prepared  # type: ignore[attr-defined]
+    return prepared
 
 
 @dataclass
@@ -135,7 +145,7 @@ def run(connection: BaseDatabaseWrapper, statements: list[Statement], *, commit:
     started = time.monotonic()
     try:
         with connection.wrap_database_errors:
-            _run(connection.connection, statements, commit)
+            _run(connection.connection, _prepared_on(connection), statements, commit)
     except Exception as error:  # Django's, as mapped: each statement not run reads it
         for statement in statements:
             if statement.rows is None:
@@ -146,11 +156,10 @@ def run(connection: BaseDatabaseWrapper, statements: list[Statement], *, commit:
             _log(connection, statements, time.monotonic() - started)
 
 
-def _run(pg: psycopg.Connection[Any], statements: list[Statement], commit: bool) -> None:
+def _run(
+    pg: psycopg.Connection[Any], prepared: _Prepared, statements: list[Statement], commit: bool
+) -> None:
     pgconn = pg.pgconn
-    prepared = _prepared.get(pg)
-    if prepared is None:
-        prepared = _prepared[pg] = _Prepared(Transformer(pg))
     adapt = prepared.adapt
     threshold, most = pg.prepare_threshold, pg.prepared_max
     commands: deque[Callable[[], None]] = deque()
@@ -161,8 +170,7 @@ def _run(pg: psycopg.Connection[Any], statements: list[Statement], commit: bool)
         results_of.append(None)
     new: list[Key] = []
     for statement in statements:
-        query = PostgresQuery(adapt)
-        query.convert(statement.sql, statement.params)
+        query = _Bound(statement.sql, statement.params, adapt)
         key = (query.query, tuple(query.types))
         name, prepare = prepared.name(key, threshold, most)
         if prepare:
@@ -219,6 +227,27 @@ def _run(pg: psycopg.Connection[Any], statements: list[Statement], commit: bool)
             prepared.names.pop(target, None)  # not prepared after all: prepare it next time
     if first_error is not None:
         raise first_error
+
+
+@lru_cache(maxsize=1024)
+def _placeholders(sql: str, encoding: str) -> tuple[bytes, list[PyFormat], list[str] | None, Any]:
+    """psycopg's reading of a statement's placeholders, kept by its text: the statements are
+    written once (psycopg keeps it only by the encoded text, encoded again on each run)."""
+    return _query2pg_nocache(sql.encode(encoding), encoding)
+
+
+class _Bound:
+    """A statement with its parameters dumped by the connection's adapters, as psycopg's
+    ``PostgresQuery`` gives them (``%s`` and ``%(name)s`` placeholders become ``$n``)."""
+
+    __slots__ = ("formats", "params", "query", "types")
+
+    def __init__(self, sql: str, params: Any, adapt: abc.Transformer) -> None:
+        self.query, wanted, order, parts = _placeholders(sql, adapt.encoding)
+        values = PostgresQuery.validate_and_reorder_params(parts, params, order)
+        self.params = adapt.dump_sequence(values, wanted)
+        self.types = adapt.types or ()
+        self.formats = adapt.formats
 
 
 def _begin(pg: psycopg.Connection[Any]) -> bytes:

@@ -203,15 +203,16 @@ def insert_later[M: Model](row: M, using: str = "default") -> M:
     return row
 
 
-#: psycopg parses a statement with more parameters again on every run (it caches none).
-MAX_CACHED_PARAMETERS = 50
+#: At most this many parameters in one statement of rows: a booking's four rows fit in one,
+#: and statements of many rows do not grow without end (each shape is prepared apart).
+MAX_PARAMETERS = 100
 
 
 def _insert_all(pending: list[Model], using: str, *, commit: bool = False) -> None:
     """One round trip on PostgreSQL: the INSERTs travel in one pipeline, as few statements as
     can be (each statement costs the web process and PostgreSQL more than its row): the rows
     one after the other in the data-modifying CTEs of one statement, while it has at most
-    ``MAX_CACHED_PARAMETERS``. A row may refer to one written before it only by a key drawn
+    ``MAX_PARAMETERS``. A row may refer to one written before it only by a key drawn
     beforehand (a booking's reservation). ``commit``: the COMMIT follows them in the pipeline
     (:func:`written_together`)."""
     connection = connections[using]
@@ -220,10 +221,10 @@ def _insert_all(pending: list[Model], using: str, *, commit: bool = False) -> No
             _queue_insert(row, using)()
         return
     groups: list[list[Model]] = []
-    width = MAX_CACHED_PARAMETERS
+    width = MAX_PARAMETERS
     for row in pending:
         fields = len(_insert_statement(type(row), using, row.pk is not None)[1])
-        if width + fields > MAX_CACHED_PARAMETERS:
+        if width + fields > MAX_PARAMETERS:
             groups.append([])
             width = 0
         groups[-1].append(row)

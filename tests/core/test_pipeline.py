@@ -3,6 +3,8 @@
 import gc
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import IntegrityError, ProgrammingError, connection, transaction
@@ -95,6 +97,17 @@ def fresh_connection() -> None:
     connection.ensure_connection()
 
 
+@contextmanager
+def preparing_after(runs: int | None) -> Iterator[None]:
+    """A fresh connection whose ``prepare_threshold`` is ``runs``, closed at the end."""
+    fresh_connection()
+    connection.connection.prepare_threshold = runs
+    try:
+        yield
+    finally:
+        connection.close()
+
+
 def create_then_fail() -> None:
     with transaction.atomic():
         Patron.objects.create(email="fay@example.org")
@@ -118,20 +131,14 @@ def test_a_statement_is_prepared_after_the_threshold_and_kept_through_rollbacks(
 
 
 def test_without_a_threshold_nothing_is_prepared():
-    fresh_connection()
-    connection.connection.prepare_threshold = None
-    try:
+    with preparing_after(None):
         for _ in range(10):
             assert rows.queue(COUNT, ["%"])() == [(0,)]
         assert ours() == []
-    finally:
-        connection.close()
 
 
 def test_a_statement_deallocated_behind_its_back_is_prepared_again():
-    fresh_connection()
-    connection.connection.prepare_threshold = 0
-    try:
+    with preparing_after(0):
         rows.queue(COUNT, ["%"])()
         with connection.cursor() as cursor:
             cursor.execute("DEALLOCATE ALL")
@@ -139,14 +146,10 @@ def test_a_statement_deallocated_behind_its_back_is_prepared_again():
             rows.queue(COUNT, ["%"])()
         assert rows.queue(COUNT, ["%"])() == [(0,)]
         assert len(ours()) == 1
-    finally:
-        connection.close()
 
 
 def test_a_statement_prepared_again_never_takes_a_name_still_in_use():
-    fresh_connection()
-    connection.connection.prepare_threshold = 0
-    try:
+    with preparing_after(0):
         rows.queue(COUNT, ["%"])()
         rows.queue(ADD, ["hal@example.org", now()])()
         with connection.cursor() as cursor:  # one of the two only
@@ -159,8 +162,6 @@ def test_a_statement_prepared_again_never_takes_a_name_still_in_use():
             rows.queue(ADD, ["ian@example.org", now()])()
         assert rows.queue(ADD, ["ian@example.org", now()])()
         assert rows.queue(COUNT, ["%"])() == [(2,)]
-    finally:
-        connection.close()
 
 
 def test_each_statement_of_a_batch_is_logged_as_a_query():

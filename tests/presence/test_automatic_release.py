@@ -31,7 +31,7 @@ def two_hours(place):
 
 def _cell(place, start):
     grid = selectors.day_grid(place.establishment, start.date(), selectors.GridFilters())
-    (row,) = [r for r in grid.rows if r.resource == place]
+    (row,) = [r for r in grid.rows if r.resource.pk == place.pk]
     (cell,) = [c for c in row.cells if c.start == start]
     return cell
 

@@ -100,7 +100,7 @@ def test_patrons_read_expired_from_the_deadline_before_any_sweep(pending):
 
 def _cell(place, moment):
     grid = selectors.day_grid(place.establishment, moment.date(), selectors.GridFilters())
-    (row,) = [r for r in grid.rows if r.resource == place]
+    (row,) = [r for r in grid.rows if r.resource.pk == place.pk]
     (cell,) = [c for c in row.cells if c.start == moment]
     return cell
 

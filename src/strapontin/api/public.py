@@ -197,8 +197,8 @@ def availability(
                     "area_id": row.resource.area_id,
                     "area": row.resource.area.name,
                     "features": [f.code for f in row.features],
-                    "free": [stamps[i] for i, c in enumerate(row.cells) if c.free and not c.past],
-                    "selectable": [stamps[i] for i, c in enumerate(row.cells) if c.selectable],
+                    "free": selectors.chosen(stamps, row.free_to_come),
+                    "selectable": selectors.chosen(stamps, row.selectable),
                 }
                 for row in grid.rows
             ],

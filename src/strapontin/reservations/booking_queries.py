@@ -15,47 +15,15 @@ from typing import Any
 from django.db import connection
 
 from strapontin.core.rows import Pending, at, columns, convert, load, queue, queue_first
-from strapontin.reservations.models import (
-    DEADLINE_FIELDS,
-    HOLDING_STATES,
-    Patron,
-    ReservationState,
-    Suspension,
-)
+from strapontin.reservations.models import Patron, ReservationState, Suspension
+from strapontin.reservations.sql import quoted, sql
 from strapontin.venues.models import Area, Establishment, Resource
 
 Params = dict[str, Any]
 
 
-def _quoted(value: str) -> str:
-    assert value.isidentifier()  # our own state names and column names only
-    return f"'{value}'"
-
-
-@cache
-def _fragments() -> dict[str, str]:
-    """SQL built from the models' own definitions of holding and overdue (I1, I5), for
-    statements over one table of reservations (columns unqualified)."""
-    quote = connection.ops.quote_name
-    overdue = " OR ".join(
-        f"(state = {_quoted(state)} AND {quote(field)} <= %(moment)s)"
-        for state, field in DEADLINE_FIELDS.items()
-    )
-    return {
-        "holding_states": ", ".join(_quoted(state) for state in HOLDING_STATES),
-        "overdue": overdue,
-        "locked": " FOR UPDATE" if connection.features.has_select_for_update else "",
-        "locked_of_r": " FOR UPDATE OF r" if connection.features.has_select_for_update_of else "",
-    }
-
-
-@cache
-def _sql(template: str) -> str:
-    return template.format(**_fragments())
-
-
-def _fetch(sql: str, params: Params) -> list[tuple[Any, ...]]:
-    return queue(sql, params)()
+def _fetch(statement: str, params: Params) -> list[tuple[Any, ...]]:
+    return queue(statement, params)()
 
 
 @cache
@@ -73,7 +41,7 @@ def queue_place_and_whether_held(
     """The place to book, with its area and establishment (the ORM's ``select_related``), and
     :func:`place_is_held` over [start, end), in one statement: the quick check of an API
     booking costs no round trip of its own."""
-    held = _sql(f", EXISTS (SELECT 1 {_over_the_slot('h')} AND NOT ({{overdue}}))")
+    held = sql(f", EXISTS (SELECT 1 {_over_the_slot('h')} AND NOT ({{overdue}}))")
     read = queue_first(
         _place_statement(held),
         _slot(resource_id, start, end, moment),
@@ -97,7 +65,7 @@ def lock_place(resource_id: int) -> None:
     """The place's row, locked: contenders for it queue here. Nothing is read back, so that in
     a pipeline (``core.rows.pipelined``) the lock travels with the read that follows it."""
     if connection.features.has_select_for_update:
-        queue(_sql("SELECT 1 FROM venues_resource r WHERE r.id = %s{locked}"), [resource_id])
+        queue(sql("SELECT 1 FROM venues_resource r WHERE r.id = %s{locked}"), [resource_id])
 
 
 def _over_the_slot(alias: str = "r") -> str:
@@ -123,7 +91,7 @@ def holders(
     """The place's reservations over [start, end) in a holding state, each with whether it is
     overdue; locked, so that a row a check-in or a sweep is moving is read once it moved."""
     rows = _fetch(
-        _sql(f"SELECT r.id, ({{overdue}}) {_OVER_THE_SLOT}{{locked_of_r}}"),
+        sql(f"SELECT r.id, ({{overdue}}) {_OVER_THE_SLOT}{{locked_of_r}}"),
         _slot(resource_id, start, end, moment),
     )
     return [(pk, bool(overdue)) for pk, overdue in rows]
@@ -135,7 +103,7 @@ def queue_holders_and_rules_version(
     """:func:`holders`, and the establishment's rules version, in one statement queued after
     the place's lock: it sees any closure committed before the lock (``venues.rules``)."""
     read = queue(
-        _sql(
+        sql(
             "WITH held AS MATERIALIZED "
             f"(SELECT r.id, ({{overdue}}) AS overdue {_OVER_THE_SLOT}{{locked_of_r}}) "
             "SELECT e.rules_version, held.id, held.overdue FROM venues_establishment e "
@@ -155,7 +123,7 @@ def queue_holders_and_rules_version(
 def place_is_held(resource_id: int, start: datetime, end: datetime, moment: datetime) -> bool:
     """Whether a reservation still holds the place over [start, end), without locks."""
     rows = _fetch(
-        _sql(f"SELECT 1 {_OVER_THE_SLOT} AND NOT ({{overdue}}) LIMIT 1"),
+        sql(f"SELECT 1 {_OVER_THE_SLOT} AND NOT ({{overdue}}) LIMIT 1"),
         _slot(resource_id, start, end, moment),
     )
     return bool(rows)
@@ -166,7 +134,7 @@ def queue_lock_patron(email: str, inbox: int | None) -> Pending[Patron | None]:
     lock on PostgreSQL, taken in the same statement); None for an address never seen."""
     lock_inbox = ", pg_advisory_xact_lock(%(inbox)s)" if inbox is not None else ""
     read = queue(
-        _sql(
+        sql(
             f"SELECT {columns(Patron, 'r')}{lock_inbox} FROM reservations_patron r "
             "WHERE r.email = %(email)s{locked}"
         ),
@@ -275,14 +243,14 @@ def _inbox_counts_sql(by_canonical: bool, draw: bool) -> str:
     reservations, theirs = inbox.rows_of("reservations_reservation", "r")
     suspensions, suspended = inbox.rows_of("reservations_suspension", "s")
     drawn = ", nextval(pg_get_serial_sequence('reservations_reservation', 'id'))" if draw else ""
-    return _sql(
+    return sql(
         "SELECT "
         'COUNT(*) FILTER (WHERE r.start < %(end)s AND r."end" > %(start)s), '
         "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
         "AND r.start >= %(day_start)s AND r.start < %(day_end)s), "
         "COUNT(*) FILTER (WHERE r.establishment_id = %(here)s "
         "AND r.start >= %(week_start)s AND r.start < %(week_end)s), "
-        f"COUNT(*) FILTER (WHERE state = {_quoted(ReservationState.PENDING)}), "
+        f"COUNT(*) FILTER (WHERE state = {quoted(ReservationState.PENDING)}), "
         f"(SELECT MAX(s.ends_at) FROM {suspensions} "
         f"WHERE {suspended} AND s.establishment_id = %(here)s "
         "AND s.lifted_at IS NULL AND s.starts_at <= %(moment)s AND s.ends_at > %(moment)s)"

@@ -2,6 +2,7 @@
 starts are free and selectable, and which places the filters keep."""
 
 import random
+import re
 from datetime import date, time, timedelta
 
 import pytest
@@ -155,3 +156,22 @@ def test_pages_follow_the_grid_order_and_the_last_page_is_shown_past_the_end(db)
     beyond = day_grid(establishment, TUESDAY, GridFilters(), page=9, per_page=2)
     assert (beyond.page, beyond.pages) == (3, 3)
     assert [row.resource.pk for row in beyond.rows] == [places[4].pk]
+
+
+def test_the_grid_page_says_each_slot_in_words(db, clock, client):
+    place = ResourceFactory(label="P1")
+    _hold(place, 11, 12)
+    clock.move_to(paris(2026, 3, 3, 9, 10))
+    html = client.get(f"/{place.establishment.slug}/reservation/?date=2026-03-03").content.decode()
+    spoken = re.findall(
+        r'<span class="slot ([\w -]+)"><span aria-hidden="true">[^<]*</span>'
+        r'<span class="visually-hidden">P1, [^,]+, (\d\d:\d\d–\d\d:\d\d), ([^<]+)</span>',
+        html,
+    )
+    assert ("past", "09:00–09:30", "passé") in spoken
+    assert ("short", "10:30–11:00", "libre, mais trop court pour cette durée") in spoken
+    assert ("busy", "11:00–11:30", "occupé") in spoken
+    # A free start is named with the end of a reservation of the chosen duration (60 min).
+    named = f'value="{place.pk}-20260303T0830Z" required aria-label="P1, {place.area.name}, '
+    assert f"{named}09:30–10:30, libre" in html
+    assert f'value="{place.pk}-20260303T0800Z"' not in html

@@ -57,9 +57,10 @@ def chosen[T](values: Sequence[T], slots: int) -> list[T]:
     return list(compress(values, f"{slots:b}"[::-1].encode().translate(_DIGITS)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DaySlots:
-    """The day's slots, the same for every place: bit i of a set of slots is ``starts[i]``."""
+    """The day's slots, the same for every place: bit i of a set of slots is ``starts[i]``.
+    One per grid, hashed as itself (``timeline`` formats its hours once a grid)."""
 
     starts: list[datetime]
     ends: list[datetime]

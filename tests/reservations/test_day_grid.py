@@ -145,6 +145,15 @@ def test_available_only_keeps_the_places_with_a_selectable_start(db):
     assert grid.total_places == 1
 
 
+def test_available_only_keeps_no_place_on_a_day_without_opening(db):
+    place = ResourceFactory(
+        area=AreaFactory(establishment=EstablishmentFactory(open_every_day=False))
+    )
+    assert len(day_grid(place.establishment, TUESDAY, GridFilters()).rows) == 1
+    closed = day_grid(place.establishment, TUESDAY, GridFilters(available_only=True))
+    assert (closed.rows, closed.total_places) == ([], 0)
+
+
 def test_pages_follow_the_grid_order_and_the_last_page_is_shown_past_the_end(db):
     establishment = EstablishmentFactory()
     area = AreaFactory(establishment=establishment)

@@ -193,8 +193,10 @@ def day_grid(
         places = grid_queries.queue_matching_places(
             establishment.pk, filters.area_id, filters.kind, filters.feature_codes
         )
-        if not (filters.available_only and starts):
+        if not filters.available_only:
             return places(), None
+        if not starts:  # closed all day: no place has a free slot
+            return places(), []
         # Every place's reservations are needed: they travel with the places.
         held = grid_queries.queue_held(establishment.pk, None, bounds, moment)
         return places(), held()

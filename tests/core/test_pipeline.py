@@ -130,6 +130,22 @@ def test_a_statement_is_prepared_after_the_threshold_and_kept_through_rollbacks(
     assert rows.queue(COUNT, ["%"])() == [(0,)]
 
 
+def test_a_prepared_statement_is_planned_once_not_at_every_run():
+    """A range over a slot, as the booking's quick check reads it: PostgreSQL's "auto" plans
+    such a statement again at each run when its generic estimate is a hair above the custom
+    one (settings: ``plan_cache_mode``)."""
+    held = "SELECT count(*) FROM reservations_patron WHERE created_at < %s AND created_at > %s"
+    with preparing_after(0):
+        for _ in range(10):
+            rows.queue(held, [now(), now()])()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE name LIKE 'strapontin%%'"
+            )
+            assert cursor.fetchall() == [(10, 0)]
+
+
 def test_without_a_threshold_nothing_is_prepared():
     with preparing_after(None):
         for _ in range(10):

@@ -3,8 +3,12 @@ never a 500; booking and check-in are throttled per client."""
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from strapontin.api import reservations as api_reservations
+from strapontin.api.models import PatronToken
+from strapontin.core.models import ThrottleCounter
 from tests.api.conftest import TUESDAY_10, V1, Api, error_of
 from tests.conftest import paris
 
@@ -119,6 +123,41 @@ def test_booking_is_throttled_per_client_with_retry_after(api: Api, place, monke
     assert 0 < int(refused["Retry-After"]) <= 600
     with time_machine.travel(paris(2026, 3, 2, 9, 10), tick=False):
         assert api.book(place, start=paris(2026, 3, 3, 14, 0)).status_code == 201
+
+
+def write_locks(statements: list[dict[str, str]]) -> int:
+    """How many times SQLite's write lock was taken: once per transaction, and once per
+    statement that writes outside one."""
+    taken, inside = 0, False
+    for statement in statements:
+        sql = statement["sql"].lstrip().upper()
+        if sql.startswith("BEGIN"):
+            taken, inside = taken + 1, True
+        elif sql.startswith(("COMMIT", "ROLLBACK")) and not sql.startswith("ROLLBACK TO"):
+            inside = False
+        elif sql.startswith(("INSERT", "UPDATE", "DELETE")) and not inside:
+            taken += 1
+    return taken
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_counts_as_it_commits_and_sqlite_locks_for_writing_twice(
+    api: Api, place, monkeypatch, settings
+):
+    monkeypatch.setattr(api_reservations, "BOOKINGS_PER_CLIENT", 2)
+    token = api.sign_in()
+    settings.OUTBOX_SEND_AFTER_COMMIT = False  # the worker's job, as in production
+    with CaptureQueriesContext(connection) as statements:
+        assert api.book(place, email=None, token=token).status_code == 201
+    if connection.vendor == "sqlite":  # PostgreSQL's go through the pipeline, not counted here
+        # The count and the token's last use, then the booking.
+        assert write_locks(statements.captured_queries) == 2
+    assert PatronToken.objects.get().last_used_at is not None
+    refused = api.book(place, email=None, token=token)
+    assert error_of(refused) == "slot_taken"
+    # Committed though the booking was not.
+    assert ThrottleCounter.objects.get(key__startswith="api.booking:").count == 2
+    assert api.book(place, email=None, token=token).status_code == 429
 
 
 def test_check_in_is_throttled_and_wrong_codes_more_so(api: Api, place, monkeypatch):

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from strapontin.core import rows
 from strapontin.core.clock import now
+from strapontin.core.errors import DomainError
 from strapontin.core.models import AuditEntry
 from strapontin.reservations.models import Patron
 from tests.factories import EstablishmentFactory
@@ -180,3 +181,34 @@ def test_reads_sent_first_replace_a_dead_connection_by_themselves():
     read = rows.read_together(lambda: rows.queue("SELECT 1 + 1", []))
     assert read() == [(2,)]
     assert connection.connection.info.backend_pid != dropped
+
+
+def count_then_fail_to_book() -> None:
+    with rows.one_write_lock():
+        rows.insert(entry("test.counted"))
+        with transaction.atomic():
+            rows.insert(entry("test.undone"))
+            raise DomainError("slot_taken", "taken")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_write_lock_keeps_what_was_written_before_an_error_not_the_savepoint_after():
+    with pytest.raises(DomainError):
+        count_then_fail_to_book()
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["test.counted"]
+
+
+def write_then_break_a_constraint() -> None:
+    with rows.one_write_lock():
+        rows.insert(entry("test.with_the_error"))
+        EstablishmentFactory(slug="taken")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_write_lock_keeps_nothing_of_a_transaction_an_error_left_to_roll_back():
+    EstablishmentFactory(slug="taken")
+    with pytest.raises(IntegrityError):
+        write_then_break_a_constraint()
+    assert AuditEntry.objects.filter(action="test.with_the_error").exists() == (
+        connection.vendor != "sqlite"  # one transaction on SQLite; each write its own elsewhere
+    )

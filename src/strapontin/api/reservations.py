@@ -32,7 +32,7 @@ from strapontin.api.security import (
 )
 from strapontin.core.clock import now
 from strapontin.core.errors import DomainError
-from strapontin.core.rows import read_together
+from strapontin.core.rows import one_write_lock, read_together
 from strapontin.reservations import booking_queries, presence, services
 from strapontin.reservations.models import (
     AccessToken,
@@ -111,7 +111,7 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
         raise DomainError("beyond_horizon", _("This date is too far ahead."))
     start, end = start.astimezone(UTC), start.astimezone(UTC) + timedelta(minutes=payload.duration)
     # Counted in Redis while the token and the place are read from PostgreSQL (one round trip,
-    # the connection's check included): one wait for both.
+    # the connection's check included): one wait for both. Without Redis, counted when checked.
     check_limit = queue_limit(request, "booking", per=BOOKINGS_PER_CLIENT, window=WINDOW)
     try:
         read_token, read_place = read_together(
@@ -120,9 +120,12 @@ def create(request: HttpRequest, payload: BookingIn) -> Status[dict[str, Any]]:
                 booking_queries.queue_place_and_whether_held(payload.place, start, end, moment),
             )
         )
-    finally:
+    except BaseException:
         check_limit()  # past the limit: 429, whatever was read
-    signed_in = read_token()
+        raise
+    with one_write_lock():  # SQLite: the count and the token's last use, one transaction
+        check_limit()
+        signed_in = read_token()
     resource, held = read_place()
     if resource is None:
         raise DomainError("not_found", _("This place does not exist or cannot be booked."))

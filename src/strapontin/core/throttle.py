@@ -27,17 +27,18 @@ def hit(scope: str, subject: str, *, limit: int, window: timedelta) -> int:
 
 
 def queue_hit(scope: str, subject: str, *, limit: int, window: timedelta) -> Pending[int]:
-    """:func:`hit`, the attempt counted now and the answer read when called. With Redis, a
+    """:func:`hit`, the answer read when called. With Redis, the attempt is counted now: a
     booking sends the count before its first statements to PostgreSQL and waits once for both
-    answers; call it whatever happens (it gives the Redis connection back)."""
+    answers; call it whatever happens (it gives the Redis connection back). In the database,
+    it is counted when called: a booking counts inside its own transaction on SQLite
+    (``core.rows.one_write_lock``)."""
     seconds = int(window.total_seconds())
     moment = now()
     window_start = math.floor(moment.timestamp() / seconds) * seconds
     retry_after = max(1, window_start + seconds - int(moment.timestamp()))
     key = f"{_key(scope, subject)}:{window_start}"
     if not settings.REDIS_URL:
-        count = _db_incr(key, moment + window)
-        return lambda: 0 if count <= limit else retry_after
+        return lambda: 0 if _db_incr(key, moment + window) <= limit else retry_after
     read = _redis_incr(key, seconds)
     return lambda: 0 if read() <= limit else retry_after
 

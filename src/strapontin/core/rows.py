@@ -161,14 +161,14 @@ def read_together[T](send: Callable[[], T], using: str = "default") -> T:
 
 @contextmanager
 def one_write_lock(using: str = "default") -> Iterator[None]:
-    """On SQLite, the writes of one request in one transaction: a booking's rate-limit count,
-    its token's last use and the booking itself. Each transaction takes the database's single
+    """On SQLite, the small writes of one request in one transaction: an API booking's
+    rate-limit count and its token's last use. Each transaction takes the database's single
     write lock, and a writer that finds it taken sleeps in SQLite's busy handler, with a
-    growing delay, often past the moment it was freed: with 32 clients, a booking that took
-    it three times made a sixth fewer bookings a second. Read before: the lock is held while
-    the block runs. What was written before an error is kept (a booking is a savepoint of its
-    own, rolled back), so a refused request still counts against its limit, unless the error
-    left the transaction to roll back. Elsewhere, nothing changes: PostgreSQL locks rows."""
+    growing delay, often past the moment it was freed. The lock is held while the block runs:
+    keep reads out of it (over a booking's reads, it cost more than the taking it saved).
+    What was written before an error is kept, so a refused request still counts against its
+    limit (a savepoint inside rolls back as usual), unless the error left the transaction to
+    roll back. Elsewhere nothing changes: PostgreSQL locks rows, not the database."""
     connection = connections[using]
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield

@@ -30,8 +30,8 @@ def queue_hit(scope: str, subject: str, *, limit: int, window: timedelta) -> Pen
     """:func:`hit`, the answer read when called. With Redis, the attempt is counted now: a
     booking sends the count before its first statements to PostgreSQL and waits once for both
     answers; call it whatever happens (it gives the Redis connection back). In the database,
-    it is counted when called: a booking counts inside its own transaction on SQLite
-    (``core.rows.one_write_lock``)."""
+    it is counted when called: on SQLite, an API booking counts in the transaction that
+    writes its token's last use (``core.rows.one_write_lock``)."""
     seconds = int(window.total_seconds())
     moment = now()
     window_start = math.floor(moment.timestamp() / seconds) * seconds

@@ -128,7 +128,11 @@ class Reservation(models.Model):
         _("reference"), max_length=12, default=new_reference, editable=False
     )
     establishment = models.ForeignKey(
-        Establishment, on_delete=models.PROTECT, related_name="reservations", editable=False
+        Establishment,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        editable=False,
+        db_index=False,
     )
     # Indexed by the composite indexes below, which begin with them.
     resource = models.ForeignKey(
@@ -186,6 +190,7 @@ class Reservation(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        db_index=False,  # indexed below, where set
     )
 
     class Meta:
@@ -203,14 +208,38 @@ class Reservation(models.Model):
         # of a booking look for reservations of a place or a patron that end after a moment:
         # (…, end) reads only those, not years of history, and serves every other look-up by
         # patron. Each index is a write of every booking, at a random page once the table holds
-        # years: none is kept that another serves (issue 7, growth).
+        # years: none is kept that another serves (issue 7, growth). The sweeps' indexes hold
+        # only the rows in the state each sweep looks for, so a booking writes to one of them
+        # at most and years of ended reservations are in none.
         indexes = [
             models.Index(fields=["establishment", "start"], name="reservation_day_idx"),
             models.Index(fields=["resource", "end"], name="reservation_place_end_idx"),
             models.Index(fields=["patron", "end"], name="reservation_patron_end_idx"),
-            models.Index(fields=["state", "confirmation_deadline"], name="reservation_state_idx"),
-            models.Index(fields=["state", "checkin_closes_at"], name="reservation_noshow_idx"),
-            models.Index(fields=["state", "break_ends_at"], name="reservation_break_idx"),
+            models.Index(
+                fields=["confirmation_deadline"],
+                condition=models.Q(state=ReservationState.PENDING),
+                name="reservation_unconfirmed_idx",
+            ),
+            models.Index(
+                fields=["checkin_closes_at"],
+                condition=models.Q(state=ReservationState.CONFIRMED),
+                name="reservation_noshow_idx",
+            ),
+            models.Index(
+                fields=["break_ends_at"],
+                condition=models.Q(state=ReservationState.ON_BREAK),
+                name="reservation_break_idx",
+            ),
+            models.Index(
+                fields=["offer_deadline"],
+                condition=models.Q(state=ReservationState.OFFERED),
+                name="reservation_offer_idx",
+            ),
+            models.Index(
+                fields=["cancelled_by"],
+                condition=models.Q(cancelled_by__isnull=False),
+                name="reservation_cancelled_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:
